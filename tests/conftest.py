@@ -1,0 +1,73 @@
+"""Fixtures: a tiny model built by gongmu itself, and one real end-to-end run shared by
+the tests that inspect its folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import toolkit  # noqa: F401  (sets the offline environment first)
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = REPO / "recipes" / "quickstart" / "documents"
+QUICKSTART = REPO / "recipes" / "quickstart.yaml"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    from toolkit.train.model import build_tiny_model
+
+    out = tmp_path_factory.mktemp("models") / "tiny-ko"
+    build_tiny_model(DOCS, out, hidden_size=128, layers=2, vocab_size=2048)
+    return out
+
+
+def write_recipe(folder: Path, tiny_model: Path, body: str = "", name: str = "t") -> Path:
+    """A recipe extending the quickstart, pointed at `folder` and the tiny model, short."""
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f"extends: {QUICKSTART}\n"
+        f"name: {name}\n"
+        f"output_dir: {folder / 'runs'}\n"
+        f"model:\n  path: {tiny_model}\n"
+        f"train:\n  max_steps: 24\n  logging_steps: 4\n"
+        f"eval:\n  max_new_tokens: 16\n"
+        f"export:\n  probes: 4\n"
+        + body,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory, tiny_model):
+    """All five stages of a short quickstart run, through the Python API."""
+    from toolkit.corpus.pipeline import build_corpus
+    from toolkit.eval.runner import evaluate
+    from toolkit.export.merge import export
+    from toolkit.recipe import load_recipe
+    from toolkit.report.build import build_report
+    from toolkit.train.trainer import train
+
+    folder = tmp_path_factory.mktemp("pipeline")
+    path = write_recipe(folder, tiny_model)
+    recipe = load_recipe(path)
+    for stage in (build_corpus, train, evaluate, export, build_report):
+        stage(recipe)
+    return recipe
+
+
+def gongmu(*args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """Run the real `gongmu` console script in a fresh process."""
+    exe = Path(sys.executable).parent / "gongmu"
+    proc = subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, cwd=cwd, env=dict(os.environ),
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"gongmu {' '.join(args)} failed:\n{proc.stderr}")
+    return proc

@@ -1,0 +1,134 @@
+"""Recipes: schema, extends, overrides, and errors that name file, line and nearest key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, gongmu
+from toolkit.cli import main
+from toolkit.errors import RecipeError
+from toolkit.recipe import load_recipe
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_misspelled_key_error_names_key_file_line_and_nearest_key(tmp_path, capsys):
+    recipe = write(tmp_path / "r.yaml", "name: r\ntrain:\n  epochs: 1\n  learnig_rate: 1e-4\n")
+    assert main(["recipe", "validate", str(recipe)]) != 0
+    err = capsys.readouterr().err
+    assert "train.learnig_rate" in err
+    assert f"{recipe}:4" in err
+    assert "Did you mean 'learning_rate'?" in err
+
+
+def test_wrong_type_names_expected_type(tmp_path):
+    recipe = write(tmp_path / "r.yaml", "name: r\ntrain:\n  batch_size: many\n")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(recipe)
+    assert "train.batch_size" in str(err.value) and "expected int" in str(err.value)
+    assert f"{recipe}:3" in str(err.value)
+
+
+def test_missing_model_path_fails_before_loading_anything(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    recipe = write(tmp_path / "r.yaml", f"name: r\ncorpus:\n  sources:\n    - path: {docs}\n"
+                   "model:\n  path: no/such/model\n")
+    code = (
+        "import sys; from toolkit.cli import main; rc = main(['recipe', 'validate', sys.argv[1]]);"
+        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules];"
+        "print('HEAVY', heavy); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(recipe)], capture_output=True,
+                          text=True, cwd=REPO)
+    assert proc.returncode != 0
+    assert "model.path" in proc.stderr and "does not exist" in proc.stderr
+    assert f"{recipe}:6" in proc.stderr
+    assert "never downloads" in proc.stderr  # looks like a Hub id
+    assert "HEAVY []" in proc.stdout
+
+
+def test_extends_deep_merges_and_resolves_paths_against_the_naming_file(tmp_path):
+    write(tmp_path / "base" / "base.yaml",
+          "name: base\nseed: 1\ncorpus:\n  sources:\n    - path: docs\n"
+          "train:\n  learning_rate: 1e-3\n  lora: {r: 4, alpha: 8}\n")
+    child = write(tmp_path / "child.yaml",
+                  "extends: base/base.yaml\nname: child\ntrain:\n  lora: {r: 16}\n"
+                  "model:\n  path: models/m\n")
+    recipe = load_recipe(child)
+    assert recipe.name == "child" and recipe.seed == 1
+    assert recipe.train.learning_rate == 1e-3
+    assert recipe.train.lora.r == 16 and recipe.train.lora.alpha == 8
+    assert recipe.corpus.sources[0].path == (tmp_path / "base" / "docs").resolve()
+    assert recipe.model.path == (tmp_path / "models" / "m").resolve()
+    # An error in the parent names the parent's file and line.
+    write(tmp_path / "base" / "base.yaml", "name: base\ntrain:\n  lr: 1\n")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(child)
+    assert f"{tmp_path / 'base' / 'base.yaml'}:3" in str(err.value)
+
+
+def test_extends_cycle_is_refused(tmp_path):
+    write(tmp_path / "a.yaml", "extends: b.yaml\nname: a\n")
+    write(tmp_path / "b.yaml", "extends: a.yaml\nname: b\n")
+    with pytest.raises(RecipeError, match="cycle"):
+        load_recipe(tmp_path / "a.yaml")
+
+
+def test_overrides_are_typed_by_the_schema(tmp_path, monkeypatch):
+    recipe = write(tmp_path / "r.yaml", "name: r\n")
+    monkeypatch.chdir(tmp_path)
+    loaded = load_recipe(recipe, ["train.learning_rate=1e-4", "train.lora.target_modules=[q_proj,v_proj]",
+                                  "model.path=models/qwen", "tracking.enabled=false"])
+    assert loaded.train.learning_rate == pytest.approx(1e-4)
+    assert loaded.train.lora.target_modules == ["q_proj", "v_proj"]
+    assert loaded.model.path == (tmp_path / "models" / "qwen").resolve()
+    assert loaded.tracking.enabled is False
+    with pytest.raises(RecipeError, match="Did you mean 'learning_rate'"):
+        load_recipe(recipe, ["train.learning_rat=1"])
+    with pytest.raises(RecipeError, match="expected int"):
+        load_recipe(recipe, ["train.batch_size=lots"])
+    with pytest.raises(RecipeError, match="key=value"):
+        load_recipe(recipe, ["train.batch_size"])
+
+
+def test_duplicate_keys_and_bad_yaml_name_the_line(tmp_path):
+    dup = write(tmp_path / "d.yaml", "name: r\nseed: 1\nseed: 2\n")
+    with pytest.raises(RecipeError, match=r"d.yaml:3.*set twice"):
+        load_recipe(dup)
+    bad = write(tmp_path / "b.yaml", "name: r\ntrain:\n  epochs: [1\n")
+    with pytest.raises(RecipeError, match=r"b.yaml:\d+: this is not valid YAML"):
+        load_recipe(bad)
+
+
+def test_show_prints_the_resolved_recipe_with_defaults(tmp_path, capsys):
+    recipe = write(tmp_path / "r.yaml", "name: r\n")
+    assert main(["recipe", "show", str(recipe), "--json", "train.epochs=3"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["train"]["epochs"] == 3.0
+    assert shown["train"]["lora"]["r"] == 8  # a default
+    assert shown["output_dir"] == str((tmp_path / "runs").resolve())
+    assert set(shown) >= {"name", "seed", "output_dir", "corpus", "model", "train", "eval",
+                          "export", "report", "tracking"}
+
+
+def test_schema_describes_every_section_for_editors():
+    proc = gongmu("recipe", "schema", check=True)
+    schema = json.loads(proc.stdout)
+    assert set(schema["properties"]) >= {"name", "seed", "output_dir", "extends", "corpus", "model",
+                                         "train", "eval", "export", "report", "tracking"}
+    assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "recipes").rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_recipe_in_the_repository_loads(path):
+    load_recipe(path)

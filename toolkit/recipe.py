@@ -1,0 +1,557 @@
+"""Recipes: the typed schema, loading with `extends`, `key=value` overrides, and errors that
+name the file, the line and the nearest valid key.
+
+A recipe is YAML. Relative paths in a recipe are resolved against the file that names
+them (so a recipe runs the same from any working directory); paths given as command-line
+overrides are resolved against the working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from toolkit.errors import RecipeError
+
+STAGES = ("corpus", "train", "eval", "export", "report")
+
+# Where each key of a recipe was written: dotted key path -> (file, line).
+Locations = dict[tuple, tuple[str, int]]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+class CorpusSource(_Section):
+    """One input of the corpus stage."""
+
+    type: Literal["documents"] = Field(
+        "documents",
+        description="documents: a folder of .md/.txt files with YAML front matter "
+        "(제목, 문서종류, 담당부서, 작성일).",
+    )
+    path: Path = Field(description="Folder holding the documents.")
+    glob: str = Field("*.md", description="Which files in `path` to read.")
+    name: str | None = Field(None, description="Source name in counts; default: folder name.")
+
+
+TaskName = Literal["title", "doc_type", "department", "article"]
+
+
+class CorpusSection(_Section):
+    sources: list[CorpusSource] = Field(default_factory=list)
+    tasks: list[TaskName] = Field(
+        default_factory=lambda: ["title", "doc_type", "department", "article"],
+        description="Instruction families built from each document.",
+    )
+    eval_fraction: float = Field(
+        0.25, gt=0, lt=1, description="Share of documents held out for evaluation."
+    )
+    min_chars: int = Field(50, ge=0, description="Documents with a shorter body are dropped.")
+    max_answer_chars: int = Field(
+        400, gt=0, description="Longer answers (article texts) are cut at a sentence end."
+    )
+
+
+class ModelSection(_Section):
+    path: Path | None = Field(
+        None, description="Local Hugging Face model directory. gongmu never downloads models."
+    )
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    trust_remote_code: bool = Field(
+        False, description="Run Python code shipped with the model. Off unless you opt in."
+    )
+    chat_template: Path | None = Field(
+        None, description="A Jinja chat template file to use instead of the model's own."
+    )
+
+
+class LoraSection(_Section):
+    r: int = Field(8, gt=0)
+    alpha: int = Field(16, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: Union[Literal["all-linear"], list[str]] = "all-linear"
+
+
+class TrainSection(_Section):
+    method: Literal["lora"] = "lora"
+    lora: LoraSection = Field(default_factory=LoraSection)
+    learning_rate: float = Field(2e-4, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, description="Stop after this many optimiser steps (-1: epochs).")
+    batch_size: int = Field(8, gt=0, description="Sequences per device per step.")
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    max_seq_len: int = Field(512, gt=8)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    logging_steps: int = Field(1, gt=0)
+    gradient_checkpointing: bool = Field(
+        False, description="Trade compute for memory; turn on for multi-billion models."
+    )
+
+
+class EvalSection(_Section):
+    suites: list[Path] = Field(
+        default_factory=list, description="Suite folders, each with a suite.yaml."
+    )
+    batch_size: int = Field(8, gt=0)
+    max_new_tokens: int = Field(64, gt=0)
+
+
+class ExportSection(_Section):
+    dtype: Literal["float32", "bfloat16", "float16"] = Field(
+        "float32", description="Dtype of the saved merged weights (the merge itself is fp32)."
+    )
+    max_logit_diff: float = Field(
+        1e-4, gt=0, description="Largest |merged - adapter| logit allowed (fp32)."
+    )
+    probes: int = Field(8, gt=0, description="How many corpus prompts to check logits on.")
+
+
+class ReportSection(_Section):
+    title: str | None = None
+
+
+class TrackingSection(_Section):
+    enabled: bool = True
+    uri: str | None = Field(
+        None,
+        description="MLflow tracking URI (http://host:5000). Default: a local store in "
+        "<output_dir>/mlflow, no server.",
+    )
+    experiment: str | None = Field(None, description="Default: the recipe name.")
+
+
+class Recipe(_Section):
+    """A gongmu recipe: one file drives corpus, train, eval, export and report."""
+
+    extends: Union[str, list[str], None] = Field(
+        None, description="Recipe file(s) this one is based on (deep merge, this file wins)."
+    )
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str | None = None
+    seed: int = 42
+    output_dir: Path = Field(Path("runs"), description="Stage folders go to <output_dir>/<name>/.")
+    corpus: CorpusSection = Field(default_factory=CorpusSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    train: TrainSection = Field(default_factory=TrainSection)
+    eval: EvalSection = Field(default_factory=EvalSection)
+    export: ExportSection = Field(default_factory=ExportSection)
+    report: ReportSection = Field(default_factory=ReportSection)
+    tracking: TrackingSection = Field(default_factory=TrackingSection)
+
+    _file: Path | None = PrivateAttr(None)
+    _locations: Locations = PrivateAttr(default_factory=dict)
+
+    # ---- derived
+
+    @property
+    def file(self) -> Path | None:
+        return self._file
+
+    @property
+    def run_dir(self) -> Path:
+        return self.output_dir / self.name
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.run_dir / stage
+
+    def resolved(self) -> dict:
+        """The recipe as plain data, defaults included (what `recipe show` prints)."""
+        data = self.model_dump(mode="json", exclude={"extends"})
+        return data
+
+    def hash(self) -> str:
+        return content_hash(self.resolved())
+
+    def where(self, *key: Any) -> str:
+        """'file:line' where `key` (or its nearest written parent) was set."""
+        return _where(self._locations, tuple(key), self._file)
+
+
+def content_hash(data: Any) -> str:
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Load, merge (`extends`), override and validate a recipe. Raises RecipeError."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(
+            f"Recipe file {path} does not exist. Give the path to a recipe YAML file, "
+            f"for example recipes/quickstart.yaml."
+        )
+    data, locations = _load_with_extends(path.resolve(), stack=())
+    for item in overrides:
+        _apply_override(data, locations, item)
+    data.pop("extends", None)
+    # The default output folder, like every path, is relative to the recipe file.
+    data.setdefault("output_dir", str(path.resolve().parent / "runs"))
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError(_explain(exc, locations, path)) from None
+    recipe._file = path.resolve()
+    recipe._locations = locations
+    return recipe
+
+
+def _load_yaml(path: Path) -> tuple[dict, Locations]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError(
+            f"{path}{line}: this is not valid YAML ({problem}). Check indentation and "
+            f"quoting on that line."
+        ) from None
+    if data is None:
+        data, node = {}, None
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{path}:1: a recipe must be a YAML mapping of keys (name:, corpus:, train: …), "
+            f"not a {type(data).__name__}."
+        )
+    locations: Locations = {}
+    if node is not None:
+        _collect_lines(node, (), locations, str(path))
+    return data, locations
+
+
+def _collect_lines(node: yaml.Node, key: tuple, out: Locations, file: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for k_node, v_node in node.value:
+            name = k_node.value
+            line = k_node.start_mark.line + 1
+            if name in seen:
+                raise RecipeError(
+                    f"{file}:{line}: key '{_dotted(key + (name,))}' is set twice "
+                    f"(first at line {seen[name]}). Keep one."
+                )
+            seen[name] = line
+            out[key + (name,)] = (file, line)
+            _collect_lines(v_node, key + (name,), out, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[key + (i,)] = (file, item.start_mark.line + 1)
+            _collect_lines(item, key + (i,), out, file)
+
+
+def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locations]:
+    if path in stack:
+        chain = " -> ".join(str(p) for p in stack + (path,))
+        raise RecipeError(f"Recipes extend each other in a cycle: {chain}. Break the cycle.")
+    data, locations = _load_yaml(path)
+    _resolve_paths(data, Recipe, path.parent)
+    parents = data.get("extends") or []
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        raise RecipeError(
+            f"{_where(locations, ('extends',), path)}: 'extends' must be a file path or a "
+            f"list of file paths."
+        )
+    merged: dict = {}
+    merged_loc: Locations = {}
+    for parent in parents:
+        parent_path = (path.parent / parent).resolve()
+        if not parent_path.is_file():
+            raise RecipeError(
+                f"{_where(locations, ('extends',), path)}: 'extends' names {parent}, but "
+                f"{parent_path} does not exist. Paths in 'extends' are relative to the file "
+                f"that names them."
+            )
+        p_data, p_loc = _load_with_extends(parent_path, stack + (path,))
+        _deep_merge(merged, merged_loc, p_data, p_loc, ())
+    _deep_merge(merged, merged_loc, data, locations, ())
+    return merged, merged_loc
+
+
+def _deep_merge(base: dict, base_loc: Locations, top: dict, top_loc: Locations, key: tuple):
+    """Merge `top` into `base` in place: mappings merge, anything else is replaced."""
+    for name, value in top.items():
+        here = key + (name,)
+        if isinstance(value, dict) and isinstance(base.get(name), dict):
+            _deep_merge(base[name], base_loc, value, top_loc, here)
+        else:
+            base[name] = value
+            for stale in [k for k in base_loc if k[: len(here)] == here]:
+                del base_loc[stale]
+            base_loc.update({k: v for k, v in top_loc.items() if k[: len(here)] == here})
+        if here in top_loc:
+            base_loc[here] = top_loc[here]
+
+
+def _apply_override(data: dict, locations: Locations, item: str) -> None:
+    """Apply one `dotted.key=value` override, typed later by the schema."""
+    if "=" not in item:
+        raise RecipeError(
+            f"Override '{item}' is not of the form key=value (for example "
+            f"train.learning_rate=1e-4)."
+        )
+    dotted, raw = item.split("=", 1)
+    parts: list[Any] = [int(p) if p.isdigit() else p for p in dotted.strip().split(".")]
+    # Walk the schema first, so a misspelled key fails before anything changes.
+    cls: Any = Recipe
+    annotation: Any = None
+    for depth, part in enumerate(parts):
+        if isinstance(part, int):
+            annotation = _list_item(annotation)
+            cls = _field_model(annotation)
+            continue
+        if cls is None:
+            raise RecipeError(f"Override '{item}': '{_dotted(parts[:depth])}' has no keys.")
+        if part not in cls.model_fields:
+            raise RecipeError(
+                f"Override '{item}': unknown key '{_dotted(parts[: depth + 1])}'."
+                f"{_nearest_hint(part, cls)}"
+            )
+        annotation = cls.model_fields[part].annotation
+        cls = _field_model(annotation)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, str) and Path in _unwrap(annotation):
+        value = str((Path.cwd() / Path(value).expanduser()).resolve())
+    elif isinstance(value, list) and Path in _unwrap(_list_item(annotation)):
+        value = [str((Path.cwd() / Path(v)).resolve()) if isinstance(v, str) else v for v in value]
+    target: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(target, list):
+            if part >= len(target):
+                raise RecipeError(f"Override '{item}': '{_dotted(parts[:depth])}' has no item {part}.")
+            target = target[part]
+        else:
+            if not isinstance(target.get(part), (dict, list)):
+                target[part] = [] if isinstance(parts[depth + 1], int) else {}
+            target = target[part]
+    last = parts[-1]
+    if isinstance(target, list):
+        if not isinstance(last, int) or last > len(target):
+            raise RecipeError(f"Override '{item}': no list item {last} to set.")
+        target[last:last + 1] = [value]
+    else:
+        target[last] = value
+    here = tuple(parts)
+    for stale in [k for k in locations if k[: len(here)] == here]:
+        del locations[stale]
+    locations[here] = ("<command line>", 0)
+
+
+def _list_item(annotation: Any) -> Any:
+    for t in _unwrap(annotation):
+        if typing.get_origin(t) is list:
+            return typing.get_args(t)[0]
+    return None
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation admits (Optional/Union/Annotated unwrapped)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            out += _unwrap(arg)
+        return out
+    return [annotation]
+
+
+def _field_model(annotation: Any) -> Any:
+    for t in _unwrap(annotation):
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            return t
+        if typing.get_origin(t) is list:
+            inner = typing.get_args(t)[0]
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return None
+
+
+def _resolve_paths(raw: Any, cls: type[BaseModel], base: Path) -> None:
+    """Make the Path-typed values in `raw` absolute, relative to `base` (in place)."""
+    if not isinstance(raw, dict):
+        return
+    for name, field in cls.model_fields.items():
+        if name not in raw or raw[name] is None:
+            continue
+        for t in _unwrap(field.annotation):
+            if t is Path and isinstance(raw[name], str):
+                raw[name] = str((base / Path(raw[name]).expanduser()).resolve())
+            elif typing.get_origin(t) is list:
+                inner = typing.get_args(t)[0]
+                if isinstance(raw[name], list):
+                    for i, item in enumerate(raw[name]):
+                        if inner is Path and isinstance(item, str):
+                            raw[name][i] = str((base / Path(item).expanduser()).resolve())
+                        elif isinstance(inner, type) and issubclass(inner, BaseModel):
+                            _resolve_paths(item, inner, base)
+            elif isinstance(t, type) and issubclass(t, BaseModel):
+                _resolve_paths(raw[name], t, base)
+
+
+def check_paths(recipe: Recipe, stages: typing.Iterable[str]) -> None:
+    """Fail before any heavy work when a path the given stages need does not exist."""
+    stages = set(stages)
+    problems: list[str] = []
+    if "corpus" in stages:
+        for i, src in enumerate(recipe.corpus.sources):
+            if not src.path.is_dir():
+                problems.append(
+                    f"{recipe.where('corpus', 'sources', i, 'path')}: corpus.sources[{i}].path "
+                    f"{src.path} is not a folder."
+                )
+        if not recipe.corpus.sources:
+            problems.append(
+                f"{recipe.where('corpus')}: corpus.sources is empty; name at least one "
+                f"source folder."
+            )
+    if stages & {"train", "eval", "export"}:
+        mp = recipe.model.path
+        if mp is None:
+            problems.append(f"{recipe.where('model')}: model.path is not set.")
+        elif not (mp / "config.json").is_file():
+            problems.append(_missing_model_message(recipe, mp))
+        if recipe.model.chat_template and not recipe.model.chat_template.is_file():
+            problems.append(
+                f"{recipe.where('model', 'chat_template')}: model.chat_template "
+                f"{recipe.model.chat_template} does not exist."
+            )
+    if "eval" in stages:
+        for i, suite in enumerate(recipe.eval.suites):
+            if not (suite / "suite.yaml").is_file():
+                problems.append(
+                    f"{recipe.where('eval', 'suites', i)}: eval.suites[{i}] {suite} has no "
+                    f"suite.yaml."
+                )
+    if problems:
+        raise RecipeError(" ".join(problems))
+
+
+def _missing_model_message(recipe: Recipe, path: Path) -> str:
+    where = recipe.where("model", "path")
+    if path.is_dir():
+        return (
+            f"{where}: model.path {path} exists but has no config.json, so it is not a "
+            f"Hugging Face model directory."
+        )
+    written = str(path)
+    hint = ""
+    parts = Path(written).parts
+    if len(parts) >= 2 and "/" in "/".join(parts[-2:]) and not path.parent.exists():
+        hint = (
+            f" If '{'/'.join(parts[-2:])}' is a Hub model id: gongmu never downloads models; "
+            f"download it beforehand on a machine with access, copy it here and point "
+            f"model.path at the folder."
+        )
+    return (
+        f"{where}: model.path {path} does not exist. Point model.path at a local model "
+        f"directory (for a test model: gongmu model tiny --corpus DOCS --out {path}).{hint}"
+    )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _dotted(key: typing.Sequence[Any]) -> str:
+    out = ""
+    for part in key:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _where(locations: Locations, key: tuple, file: Path | str | None) -> str:
+    for n in range(len(key), -1, -1):
+        if key[:n] in locations:
+            f, line = locations[key[:n]]
+            return f if line == 0 else f"{f}:{line}"
+    return str(file) if file else "<recipe>"
+
+
+def _model_at(key: tuple) -> Any:
+    cls: Any = Recipe
+    for part in key:
+        if isinstance(part, int):
+            continue
+        if cls is None or part not in getattr(cls, "model_fields", {}):
+            return None
+        cls = _field_model(cls.model_fields[part].annotation)
+    return cls
+
+
+def _nearest_hint(name: str, cls: Any) -> str:
+    if cls is None:
+        return ""
+    valid = list(cls.model_fields)
+    close = difflib.get_close_matches(str(name), valid, n=1, cutoff=0.5)
+    near = f" Did you mean '{close[0]}'?" if close else ""
+    return f"{near} Valid keys here: {', '.join(valid)}."
+
+
+def _explain(exc: ValidationError, locations: Locations, file: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        where = _where(locations, loc, file)
+        dotted = _dotted(loc)
+        if err["type"] == "extra_forbidden":
+            lines.append(
+                f"{where}: unknown key '{dotted}'.{_nearest_hint(loc[-1], _model_at(loc[:-1]))}"
+            )
+        elif err["type"] == "missing":
+            lines.append(f"{where}: required key '{dotted}' is missing.")
+        else:
+            expected = _expected_type(loc)
+            lines.append(
+                f"{where}: key '{dotted}' {err['msg'][0].lower()}{err['msg'][1:]}"
+                f"{f' (expected {expected})' if expected else ''}; got {err.get('input')!r}."
+            )
+    return "Recipe is not valid. " + " ".join(lines)
+
+
+def _expected_type(loc: tuple) -> str:
+    parent = _model_at(loc[:-1])
+    name = loc[-1] if loc else None
+    if parent is None or name not in getattr(parent, "model_fields", {}):
+        return ""
+    ann = parent.model_fields[name].annotation
+    return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+
+
+def recipe_json_schema() -> dict:
+    """JSON Schema of recipes, for editor completion (yaml-language-server)."""
+    schema = Recipe.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "gongmu recipe"
+    return schema
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
