@@ -1,0 +1,282 @@
+"""The `gongmu` command line: thin. It parses, validates and calls one function per stage;
+those functions are the Python API.
+
+    gongmu <stage> RECIPE [key=value ...]
+
+Errors print as one paragraph; `--debug` (anywhere on the line) shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import click
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from toolkit.console import console
+from toolkit.errors import GongmuError
+from toolkit.recipe import STAGES, check_paths, dump_yaml, load_recipe, recipe_json_schema
+
+RECIPE = typer.Argument(..., help="Recipe YAML file.", show_default=False)
+OVERRIDES = typer.Argument(None, help="Overrides as dotted key=value (train.learning_rate=1e-4).")
+
+
+class RecipeOrSubcommand(TyperGroup):
+    """A group whose first argument is a subcommand name or else a recipe path, so that
+    `gongmu export R` and `gongmu export verify DIR` both work."""
+
+    default_command = "recipe-stage"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [c for c in super().list_commands(ctx) if c != self.default_command]
+
+
+app = typer.Typer(
+    name="gongmu",
+    help="gongmu (공무): Korean public-administration documents in, a fine-tuned, evaluated, "
+    "servable LLM out. Add --debug anywhere for tracebacks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is_help=True)
+corpus_app = typer.Typer(help="Build the instruction corpus.", no_args_is_help=True)
+model_app = typer.Typer(help="Model utilities.", no_args_is_help=True)
+eval_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
+                       help="gongmu eval RECIPE: score base and tuned models on the suites.")
+export_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
+                         help="gongmu export RECIPE: merge, save and verify the tuned model. "
+                         "gongmu export verify DIR: re-check a folder's hashes.")
+app.add_typer(recipe_app, name="recipe")
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(model_app, name="model")
+app.add_typer(eval_app, name="eval")
+app.add_typer(export_app, name="export")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _quiet_libraries() -> None:
+    """Library progress bars and deprecation chatter off; gongmu shows its own progress."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*", module="(transformers|peft|trl|torch)\\..*")
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    import logging
+
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.ERROR)
+
+
+def _summary(stage: str, out) -> None:
+    table = Table(title=f"{stage}: {out.path}", title_justify="left", show_header=False)
+    table.add_column("figure", style="bold")
+    table.add_column("value")
+    for key, value in out.figures.items():
+        if isinstance(value, float):
+            value = f"{value:.6g}"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def _stage_function(stage: str) -> Callable:
+    if stage == "corpus":
+        from toolkit.corpus.pipeline import build_corpus
+
+        return build_corpus
+    if stage == "train":
+        from toolkit.train.trainer import train
+
+        return train
+    if stage == "eval":
+        from toolkit.eval.runner import evaluate
+
+        return evaluate
+    if stage == "export":
+        from toolkit.export.merge import export
+
+        return export
+    from toolkit.report.build import build_report
+
+    return build_report
+
+
+def run_stages(recipe_path: Path, overrides: list[str], stages: list[str]) -> None:
+    recipe = load_recipe(recipe_path, overrides or [])
+    check_paths(recipe, stages)
+    _quiet_libraries()
+    for stage in stages:
+        console.rule(f"[bold]{stage}")
+        out = _stage_function(stage)(recipe)
+        _summary(stage, out)
+
+
+# --------------------------------------------------------------------------- recipe
+
+
+@recipe_app.command("validate")
+def recipe_validate(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Check a recipe: keys, types, and that every path it needs exists."""
+    loaded = load_recipe(recipe, overrides or [])
+    check_paths(loaded, STAGES)
+    console.print(f"[green]ok[/] {recipe}: valid (recipe hash {loaded.hash()[:16]})")
+
+
+@recipe_app.command("show")
+def recipe_show(
+    recipe: Path = RECIPE,
+    overrides: Optional[list[str]] = OVERRIDES,
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of YAML."),
+) -> None:
+    """Print the fully resolved recipe: extends merged, overrides applied, defaults filled."""
+    data = load_recipe(recipe, overrides or []).resolved()
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else dump_yaml(data))
+
+
+@recipe_app.command("schema")
+def recipe_schema() -> None:
+    """Print the recipe JSON Schema (for editor completion of recipe keys)."""
+    typer.echo(json.dumps(recipe_json_schema(), ensure_ascii=False, indent=2))
+
+
+# --------------------------------------------------------------------------- stages
+
+
+@corpus_app.command("build")
+def corpus_build(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Build <output_dir>/<name>/corpus from the recipe's sources."""
+    run_stages(recipe, overrides, ["corpus"])
+
+
+@app.command("train")
+def train_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Fine-tune (LoRA) on the corpus stage's train split."""
+    run_stages(recipe, overrides, ["train"])
+
+
+@eval_app.command("recipe-stage", hidden=True)
+def eval_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Score the base and the tuned model on the recipe's suites."""
+    run_stages(recipe, overrides, ["eval"])
+
+
+@export_app.command("recipe-stage", hidden=True)
+def export_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Merge the adapter, save safetensors + tokenizer, verify against the adapter model."""
+    run_stages(recipe, overrides, ["export"])
+
+
+@export_app.command("verify")
+def export_verify(folder: Path = typer.Argument(..., help="A stage folder with manifest.json.")) -> None:
+    """Re-check every file of a stage folder against its manifest; exit 1 on any mismatch."""
+    from toolkit.artifacts import verify_folder
+
+    problems = verify_folder(folder)
+    if problems:
+        for problem in problems:
+            console.print(f"[red]FAIL[/] {problem}", markup=True, highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/] {folder}: every file matches its sha256 in the manifest")
+
+
+@app.command("report")
+def report_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Write the self-contained HTML report."""
+    run_stages(recipe, overrides, ["report"])
+
+
+@app.command("run")
+def run_command(
+    recipe: Path = RECIPE,
+    overrides: Optional[list[str]] = OVERRIDES,
+    from_stage: str = typer.Option("corpus", "--from", help=f"First stage: {', '.join(STAGES)}."),
+    to_stage: str = typer.Option("report", "--to", help="Last stage."),
+) -> None:
+    """Run the stages from --from to --to (all five by default)."""
+    for name in (from_stage, to_stage):
+        if name not in STAGES:
+            raise GongmuError(f"Unknown stage '{name}': use one of {', '.join(STAGES)}.")
+    first, last = STAGES.index(from_stage), STAGES.index(to_stage)
+    if first > last:
+        raise GongmuError(f"--from {from_stage} comes after --to {to_stage}.")
+    run_stages(recipe, overrides, list(STAGES[first:last + 1]))
+
+
+@model_app.command("tiny")
+def model_tiny(
+    corpus: Path = typer.Option(..., help="Folder of .md/.txt files to train the tokenizer on."),
+    out: Path = typer.Option(..., help="Where to save the model directory."),
+    arch: str = typer.Option("llama", help="llama or qwen2."),
+    vocab_size: int = typer.Option(4096),
+    hidden_size: int = typer.Option(256),
+    layers: int = typer.Option(4),
+    seed: int = typer.Option(0),
+) -> None:
+    """Build a tiny randomly initialised model + byte-level BPE tokenizer for tests."""
+    from toolkit.train.model import build_tiny_model
+
+    if not corpus.is_dir():
+        raise GongmuError(f"--corpus {corpus} is not a folder.")
+    summary = build_tiny_model(corpus, out, arch=arch, vocab_size=vocab_size,
+                               hidden_size=hidden_size, layers=layers, seed=seed)
+    console.print(f"[green]ok[/] tiny {arch} model, {summary['parameters']:,} parameters, "
+                  f"vocabulary {summary['vocab_size']}, saved to {out}")
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
+    try:
+        result: Any = app(args=args, prog_name="gongmu", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        console.print("interrupted")
+        return 130
+    except GongmuError as exc:
+        if debug:
+            traceback.print_exc()
+        console.print("error:", style="bold red", end=" ")
+        console.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for people
+        if debug:
+            traceback.print_exc()
+        console.print("unexpected error:", style="bold red", end=" ")
+        console.print(f"{type(exc).__name__}: {exc}. Re-run with --debug for the traceback, "
+                      f"and report it if gongmu is at fault.", markup=False, highlight=False,
+                      soft_wrap=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

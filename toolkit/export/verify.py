@@ -1,0 +1,100 @@
+"""Checks an exported model against the adapter model it came from: logits on probe
+conversations (max |delta|), greedy generations, tokenizer round trip, and the chat
+template rendering the same text as at training time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from toolkit.recipe import ExportSection
+
+GREEDY_TOKENS = 16
+
+
+def probe_conversations(records: list[dict], n: int) -> list[list[dict]]:
+    """The first `n` records' conversations (held-out ones first, by the caller's order)."""
+    return [r["messages"] for r in records[:n]]
+
+
+@torch.no_grad()
+def max_logit_diff(a, b, tok, conversations: list[list[dict]]) -> float:
+    worst = 0.0
+    for messages in conversations:
+        text = tok.apply_chat_template(messages, tokenize=False)
+        ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        la = a(input_ids=ids).logits.float()
+        lb = b(input_ids=ids).logits.float()
+        worst = max(worst, (la - lb).abs().max().item())
+    return worst
+
+
+def greedy(model, tok, conversations: list[list[dict]]) -> list[str]:
+    from toolkit.eval.runner import generate
+
+    prompts = [
+        tok.apply_chat_template(m[:-1], tokenize=False, add_generation_prompt=True)
+        for m in conversations
+    ]
+    return generate(model, tok, prompts, batch_size=1, max_new_tokens=GREEDY_TOKENS)
+
+
+def verify_export(
+    model_dir: Path,
+    adapter_model,
+    train_tok,
+    conversations: list[list[dict]],
+    cfg: ExportSection,
+    in_memory_diff: float,
+) -> dict:
+    """Load `model_dir` with plain transformers and compare it with `adapter_model`."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    failures = []
+    for name in ("config.json", "generation_config.json", "chat_template.jinja",
+                 "tokenizer.json", "tokenizer_config.json"):
+        if not (model_dir / name).is_file():
+            failures.append(f"{name} is missing from the export")
+    exported = AutoModelForCausalLM.from_pretrained(
+        model_dir, local_files_only=True, use_safetensors=True, dtype=torch.float32
+    ).eval()
+    tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    diff = max_logit_diff(adapter_model, exported, train_tok, conversations)
+    limit = cfg.max_logit_diff if cfg.dtype == "float32" else None
+    if limit is not None and diff > limit:
+        failures.append(f"max |logit delta| {diff:.3g} exceeds export.max_logit_diff {limit:g}")
+    if in_memory_diff > cfg.max_logit_diff:
+        failures.append(
+            f"the fp32 merge differs from the adapter model by {in_memory_diff:.3g} "
+            f"(> {cfg.max_logit_diff:g})"
+        )
+    ours, theirs = greedy(adapter_model, train_tok, conversations), greedy(exported, tok, conversations)
+    same_greedy = ours == theirs
+    if cfg.dtype == "float32" and not same_greedy:
+        failures.append("greedy generations differ between the adapter and the exported model")
+    template_same = all(
+        tok.apply_chat_template(m, tokenize=False) == train_tok.apply_chat_template(m, tokenize=False)
+        for m in conversations
+    )
+    if not template_same:
+        failures.append("the exported chat template renders differently from the training one")
+    round_trip = all(
+        tok.decode(tok(t, add_special_tokens=False)["input_ids"]) == t
+        for m in conversations for t in (m[-1]["content"],)
+    )
+    if not round_trip:
+        failures.append("the exported tokenizer does not round-trip the probe texts")
+    return {
+        "passed": not failures,
+        "failures": failures,
+        "dtype": cfg.dtype,
+        "probes": len(conversations),
+        "max_abs_logit_diff": diff,
+        "max_abs_logit_diff_in_memory_merge": in_memory_diff,
+        "max_logit_diff_allowed": cfg.max_logit_diff,
+        "greedy_identical": same_greedy,
+        "greedy_tokens": GREEDY_TOKENS,
+        "chat_template_identical": template_same,
+        "tokenizer_round_trip": round_trip,
+    }

@@ -1,0 +1,154 @@
+"""The train stage: LoRA through PEFT and TRL's SFTTrainer, loss on assistant tokens only.
+
+Reads <run>/corpus/train.jsonl, writes <run>/train/{adapter/, tokenizer/, loss_curve.jsonl}.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from toolkit import tracking
+from toolkit.artifacts import StageOutput, open_upstream, read_jsonl, stage_folder, write_jsonl
+from toolkit.console import progress
+from toolkit.errors import GongmuError
+from toolkit.recipe import Recipe, check_paths
+from toolkit.train.data import check_template_matches_serving, tokenize_records
+from toolkit.train.model import load_model, load_tokenizer
+
+
+def lora_config(recipe: Recipe):
+    from peft import LoraConfig
+
+    cfg = recipe.train.lora
+    return LoraConfig(
+        r=cfg.r,
+        lora_alpha=cfg.alpha,
+        lora_dropout=cfg.dropout,
+        target_modules=cfg.target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _callback(run: tracking.StageRun, curve: list[dict], bar, task):
+    from transformers import TrainerCallback
+
+    class Record(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            bar.update(task, completed=state.global_step)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or "loss" not in logs:
+                return
+            row = {"step": state.global_step, "epoch": round(state.epoch or 0, 4)}
+            for key in ("loss", "learning_rate", "grad_norm"):
+                if key in logs:
+                    row[key] = float(logs[key])
+            if not torch.isfinite(torch.tensor(row["loss"])):
+                raise GongmuError(
+                    f"Training loss became {row['loss']} at step {state.global_step}. Lower "
+                    f"train.learning_rate or check the data; nothing was saved."
+                )
+            curve.append(row)
+            run.log_metrics({f"train/{k}": v for k, v in row.items() if k != "step"},
+                            step=state.global_step)
+            bar.update(task, info=f"loss {row['loss']:.4f}")
+
+    return Record()
+
+
+def train(recipe: Recipe) -> StageOutput:
+    """Fine-tune `recipe.model` with LoRA on the corpus stage's train split."""
+    from datasets import Dataset
+    from peft import get_peft_model
+    from transformers import PrinterCallback, set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    check_paths(recipe, ["train"])
+    corpus = open_upstream(recipe, "corpus")
+    cfg = recipe.train
+    set_seed(recipe.seed)
+    tok = load_tokenizer(recipe.model)
+    records = read_jsonl(corpus.path / "train.jsonl")
+    checked = check_template_matches_serving(tok, records)
+    rows, counts = tokenize_records(tok, records, cfg.max_seq_len)
+    if not rows:
+        raise GongmuError(f"{corpus.path / 'train.jsonl'} gives no trainable sequences.")
+    model = load_model(recipe.model)
+    model.config.use_cache = False
+    model = get_peft_model(model, lora_config(recipe))
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+
+    curve: list[dict] = []
+    with tracking.stage_run(recipe, "train") as run:
+        with stage_folder(recipe, "train", [corpus]) as out:
+            args = SFTConfig(
+                output_dir=str(out.path / ".trainer"),
+                per_device_train_batch_size=cfg.batch_size,
+                gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+                learning_rate=cfg.learning_rate,
+                num_train_epochs=cfg.epochs,
+                max_steps=cfg.max_steps,
+                lr_scheduler_type=cfg.lr_scheduler,
+                warmup_steps=cfg.warmup_ratio,
+                weight_decay=cfg.weight_decay,
+                logging_steps=cfg.logging_steps,
+                max_length=cfg.max_seq_len,
+                seed=recipe.seed,
+                data_seed=recipe.seed,
+                save_strategy="no",
+                eval_strategy="no",
+                report_to="none",
+                disable_tqdm=True,
+                use_cpu=not torch.cuda.is_available(),
+                bf16=recipe.model.dtype == "bfloat16",
+                fp16=recipe.model.dtype == "float16",
+                dataloader_num_workers=0,
+                gradient_checkpointing=cfg.gradient_checkpointing,
+            )
+            with progress() as bar:
+                task = bar.add_task("train", total=None, info="")
+                trainer = SFTTrainer(
+                    model=model,
+                    args=args,
+                    train_dataset=Dataset.from_list(rows),
+                    processing_class=tok,
+                    callbacks=[_callback(run, curve, bar, task)],
+                )
+                trainer.remove_callback(PrinterCallback)  # progress goes to our bar
+                bar.update(task, total=trainer.state.max_steps or None)
+                started = time.time()
+                result = trainer.train()
+                seconds = time.time() - started
+            model.save_pretrained(out.path / "adapter", safe_serialization=True)
+            tok.save_pretrained(out.path / "tokenizer")
+            write_jsonl(out.path / "loss_curve.jsonl", curve)
+            _rm_tree(out.path / ".trainer")
+            steps = result.global_step
+            epochs = cfg.epochs if cfg.max_steps < 0 else steps * cfg.batch_size / max(len(rows), 1)
+            out.figures.update({
+                **{f"data_{k}": v for k, v in counts.items()},
+                "template_checked_records": checked,
+                "steps": steps,
+                "epochs": round(float(epochs), 3),
+                "loss_first": curve[0]["loss"] if curve else None,
+                "loss_last": curve[-1]["loss"] if curve else None,
+                "train_loss_mean": float(result.training_loss),
+                "trainable_parameters": trainable,
+                "total_parameters": total,
+                "train_seconds": round(seconds, 2),
+                "label_tokens_per_second": round(
+                    counts["label_tokens"] * float(epochs) / max(seconds, 1e-9), 1),
+                "tokens_per_second": round(counts["tokens"] * float(epochs) / max(seconds, 1e-9), 1),
+            })
+        run.log_stage(out)
+        run.log_artifact(out.path / "adapter", "adapter")
+    return out
+
+
+def _rm_tree(path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
