@@ -1,0 +1,26 @@
+# gongmu: `make quickstart` sets up and runs the quickstart; `make test` sets up and runs
+# the tests. Both create .venv with the CPU build of torch where there is no GPU.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup quickstart test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup/install_torch.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	scripts/setup/install_torch.sh $(BIN)/python
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+quickstart: setup
+	$(BIN)/gongmu model tiny --corpus recipes/quickstart/documents --out runs/models/tiny-ko
+	$(BIN)/gongmu run recipes/quickstart.yaml
+
+test: setup
+	scripts/setup/install_browser.sh
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf runs .pytest_cache
