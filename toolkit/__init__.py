@@ -21,5 +21,6 @@ for _var, _value in {
     "TOKENIZERS_PARALLELISM": "false",
 }.items():
     os.environ[_var] = _value
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 
 __version__ = "0.1.0"

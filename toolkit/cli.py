@@ -235,6 +235,7 @@ def model_tiny(
     """Build a tiny randomly initialised model + byte-level BPE tokenizer for tests."""
     from toolkit.train.model import build_tiny_model
 
+    _quiet_libraries()
     if not corpus.is_dir():
         raise GongmuError(f"--corpus {corpus} is not a folder.")
     summary = build_tiny_model(corpus, out, arch=arch, vocab_size=vocab_size,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -57,7 +58,8 @@ def documents(source: CorpusSource) -> Iterator[Document | Quarantined]:
             yield Quarantined(name, str(path), f"not UTF-8 (byte {exc.start})")
             continue
         try:
-            meta, body = front_matter(raw.replace("\r\n", "\n"))
+            # NFC before parsing, so front-matter keys saved decomposed still match.
+            meta, body = front_matter(unicodedata.normalize("NFC", raw.replace("\r\n", "\n")))
         except (ValueError, yaml.YAMLError) as exc:
             yield Quarantined(name, str(path), f"bad front matter: {str(exc).splitlines()[0]}")
             continue

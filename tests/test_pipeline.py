@@ -1,0 +1,183 @@
+"""One real end-to-end run (tiny model, real PEFT/TRL/MLflow), then its folders inspected:
+manifests verify, stages re-run alone from disk, tampering is refused, the export matches
+the adapter model, the report opens in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.conftest import REPO, gongmu
+from toolkit.artifacts import read_json, read_jsonl, verify_folder
+from toolkit.recipe import STAGES, ModelSection, load_recipe
+
+
+def test_every_stage_folder_has_a_manifest_that_verifies(pipeline_run):
+    for stage in STAGES:
+        folder = pipeline_run.stage_dir(stage)
+        assert verify_folder(folder) == [], stage
+        manifest = read_json(folder / "manifest.json")
+        assert manifest["recipe"]["hash"] == pipeline_run.hash()
+    lineage = read_json(pipeline_run.stage_dir("report") / "manifest.json")["lineage"]
+    assert set(lineage) == {"corpus", "train", "eval", "export"}
+    assert gongmu("export", "verify", str(pipeline_run.stage_dir("export"))).returncode == 0
+
+
+def test_training_learned_and_saved_a_nonzero_safetensors_adapter(pipeline_run):
+    folder = pipeline_run.stage_dir("train")
+    figures = read_json(folder / "manifest.json")["figures"]
+    assert figures["steps"] == 24
+    assert figures["loss_last"] < figures["loss_first"]
+    curve = read_jsonl(folder / "loss_curve.jsonl")
+    assert [r["step"] for r in curve] == [4, 8, 12, 16, 20, 24]
+    weights = load_file(folder / "adapter" / "adapter_model.safetensors")
+    lora_b = [t for name, t in weights.items() if "lora_B" in name]
+    assert lora_b and all(t.abs().sum() > 0 for t in lora_b)
+    assert not list(folder.rglob("*.bin")) and not list(folder.rglob("*.pt"))
+
+
+def test_eval_scores_base_and_tuned_on_the_same_items(pipeline_run):
+    folder = pipeline_run.stage_dir("eval")
+    results = read_json(folder / "results.json")["suites"]["quickstart"]
+    base = read_jsonl(folder / "outputs" / "quickstart.base.jsonl")
+    tuned = read_jsonl(folder / "outputs" / "quickstart.tuned.jsonl")
+    assert [r["id"] for r in base] == [r["id"] for r in tuned] and len(base) == results["items"]
+    assert [r["prompt_sha256"] for r in base] == [r["prompt_sha256"] for r in tuned]
+    assert [r["output"] for r in base] != [r["output"] for r in tuned]
+    for label, rows in (("base", base), ("tuned", tuned)):
+        mean = sum(r["scores"]["chrf"] for r in rows) / len(rows)
+        assert results["models"][label]["scores"]["chrf"] == pytest.approx(mean)
+
+
+def _copy_run(pipeline_run, tmp_path):
+    """The run's folders copied elsewhere, and a recipe pointing there."""
+    shutil.copytree(pipeline_run.run_dir, tmp_path / "runs" / pipeline_run.name)
+    recipe = tmp_path / "copy.yaml"
+    recipe.write_text(f"extends: {pipeline_run.file}\noutput_dir: {tmp_path / 'runs'}\n"
+                      "tracking: {enabled: false}\n", encoding="utf-8")
+    return recipe, tmp_path / "runs" / pipeline_run.name
+
+
+def test_eval_reruns_alone_from_disk_and_refuses_a_tampered_train_folder(pipeline_run, tmp_path):
+    recipe, run_dir = _copy_run(pipeline_run, tmp_path)
+    before = read_json(run_dir / "eval" / "results.json")
+    proc = gongmu("eval", str(recipe))
+    assert proc.returncode == 0, proc.stderr
+    assert read_json(run_dir / "eval" / "results.json")["suites"] == before["suites"]
+
+    adapter = run_dir / "train" / "adapter" / "adapter_model.safetensors"
+    data = bytearray(adapter.read_bytes())
+    data[-1] ^= 0xFF
+    adapter.write_bytes(bytes(data))
+    proc = gongmu("eval", str(recipe))
+    assert proc.returncode != 0
+    assert "adapter_model.safetensors does not match its sha256" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert gongmu("export", "verify", str(run_dir / "train")).returncode == 1
+
+
+def test_run_from_to_reruns_only_the_named_stages(pipeline_run, tmp_path):
+    recipe, run_dir = _copy_run(pipeline_run, tmp_path)
+    eval_manifest = (run_dir / "eval" / "manifest.json").read_bytes()
+    proc = gongmu("run", str(recipe), "--from", "report", "--to", "report")
+    assert proc.returncode == 0, proc.stderr
+    assert (run_dir / "eval" / "manifest.json").read_bytes() == eval_manifest
+    assert verify_folder(run_dir / "report") == []
+
+
+def test_export_matches_the_adapter_model_and_loads_without_gongmu(pipeline_run):
+    folder = pipeline_run.stage_dir("export")
+    report = read_json(folder / "verification.json")
+    assert report["passed"] and report["max_abs_logit_diff"] <= 1e-4
+    assert report["greedy_identical"] and report["chat_template_identical"]
+    for name in ("model.safetensors", "chat_template.jinja", "generation_config.json",
+                 "tokenizer.json", "config.json"):
+        assert (folder / "model" / name).is_file(), name
+    code = (
+        "import sys, torch\n"
+        "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+        "d = sys.argv[1]\n"
+        "tok = AutoTokenizer.from_pretrained(d); m = AutoModelForCausalLM.from_pretrained(d)\n"
+        "ids = tok.apply_chat_template([{'role': 'user', 'content': '문서 종류는?'}],"
+        " add_generation_prompt=True, return_tensors='pt', return_dict=True)\n"
+        "out = m.generate(**ids, max_new_tokens=5, do_sample=False)\n"
+        "assert out.shape[1] > ids['input_ids'].shape[1]\n"
+        "assert not any(k.startswith('toolkit') for k in sys.modules)\n"
+        "print('OK')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(folder / "model")],
+                          capture_output=True, text=True, env={"HF_HUB_OFFLINE": "1", "PATH": ""})
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
+
+
+def test_merge_check_catches_what_a_zero_init_adapter_would_hide(tiny_model, tmp_path):
+    """With LoRA's default init (B = 0) merged == base and the check proves nothing; with a
+    non-zero adapter the merged model must still equal the adapter model."""
+    from peft import LoraConfig, get_peft_model
+
+    from toolkit.export.verify import max_logit_diff
+    from toolkit.train.model import load_model, load_tokenizer
+
+    section = ModelSection(path=tiny_model)
+    tok = load_tokenizer(section)
+    torch.manual_seed(0)
+    peft_model = get_peft_model(load_model(section), LoraConfig(
+        r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path / "adapter")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: r\nmodel:\n  path: {tiny_model}\n", encoding="utf-8")
+
+    from toolkit.export.merge import merge_adapter
+
+    adapter_model, merged = merge_adapter(load_recipe(recipe), tmp_path / "adapter")
+    probes = [[{"role": "user", "content": "예산 집행 점검"}, {"role": "assistant", "content": "공문"}]]
+    assert max_logit_diff(adapter_model, load_model(section), tok, probes) > 1e-2
+    assert max_logit_diff(adapter_model, merged, tok, probes) <= 1e-4
+
+
+def test_report_is_self_contained_and_shows_base_vs_tuned_in_a_browser(pipeline_run, tmp_path):
+    html_path = pipeline_run.stage_dir("report") / "report.html"
+    html = html_path.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "external reference"
+    assert "<script" not in html and "<link" not in html
+    assert "<svg" in html  # the loss plot, inline
+    results = read_json(pipeline_run.stage_dir("eval") / "results.json")["suites"]["quickstart"]
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Chromium is required: scripts/setup/install_browser.sh installs it"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", html_path.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    table = dom[dom.index('id="scores"'):dom.index("</table>", dom.index('id="scores"'))]
+    for label in ("base", "tuned"):
+        for metric, value in results["models"][label]["scores"].items():
+            assert f"{value:.4f}" in table, (label, metric)
+    assert "Base vs tuned" in dom and "PASSED" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1100,1400",
+                    html_path.as_uri()], capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 20_000
+
+
+def test_local_mlflow_store_has_one_run_per_stage_with_metrics(pipeline_run):
+    from mlflow.tracking import MlflowClient
+
+    from toolkit.tracking import tracking_uri
+
+    client = MlflowClient(tracking_uri=tracking_uri(pipeline_run))
+    experiment = client.get_experiment_by_name(pipeline_run.name)
+    runs = client.search_runs([experiment.experiment_id])
+    assert {r.data.tags["gongmu.stage"] for r in runs} == set(STAGES)
+    train_run = next(r for r in runs if r.data.tags["gongmu.stage"] == "train")
+    assert len(client.get_metric_history(train_run.info.run_id, "train/loss")) == 6
+    assert train_run.data.params["train.max_steps"] == "24"
+    artifacts = {a.path for a in client.list_artifacts(train_run.info.run_id)}
+    assert {"manifest.json", "adapter"} <= artifacts
