@@ -181,3 +181,26 @@ def test_local_mlflow_store_has_one_run_per_stage_with_metrics(pipeline_run):
     assert train_run.data.params["train.max_steps"] == "24"
     artifacts = {a.path for a in client.list_artifacts(train_run.info.run_id)}
     assert {"manifest.json", "adapter"} <= artifacts
+
+
+def test_export_refuses_a_base_model_that_changed_since_training(tiny_model, tmp_path):
+    from toolkit.corpus.pipeline import build_corpus
+    from toolkit.errors import ArtifactError
+    from toolkit.export.merge import export
+    from toolkit.train.trainer import train
+    from tests.conftest import write_recipe
+
+    model = tmp_path / "base"
+    shutil.copytree(tiny_model, model)
+    recipe = load_recipe(write_recipe(tmp_path, model, name="drift"),
+                         ["train.max_steps=2", "tracking.enabled=false"])
+    build_corpus(recipe)
+    train(recipe)
+    recorded = read_json(recipe.stage_dir("train") / "base_model.json")
+    assert set(recorded["files"]) >= {"config.json", "model.safetensors"}
+    gen = json.loads((model / "generation_config.json").read_text())
+    gen["max_new_tokens"] = 7
+    (model / "generation_config.json").write_text(json.dumps(gen))
+    with pytest.raises(ArtifactError, match="changed since the adapter was trained.*generation_config.json"):
+        export(recipe)
+    assert not recipe.stage_dir("export").exists()

@@ -135,10 +135,18 @@ def run_stages(recipe_path: Path, overrides: list[str], stages: list[str]) -> No
 
 
 @recipe_app.command("validate")
-def recipe_validate(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
-    """Check a recipe: keys, types, and that every path it needs exists."""
+def recipe_validate(
+    recipe: Path = RECIPE,
+    overrides: Optional[list[str]] = OVERRIDES,
+    stage: Optional[list[str]] = typer.Option(
+        None, "--stage", "-s", help="Check paths for these stages only (default: all)."),
+) -> None:
+    """Check a recipe: keys, types, and that every path its stages need exists."""
     loaded = load_recipe(recipe, overrides or [])
-    check_paths(loaded, STAGES)
+    for name in stage or []:
+        if name not in STAGES:
+            raise GongmuError(f"Unknown stage '{name}': use one of {', '.join(STAGES)}.")
+    check_paths(loaded, stage or STAGES)
     console.print(f"[green]ok[/] {recipe}: valid (recipe hash {loaded.hash()[:16]})")
 
 

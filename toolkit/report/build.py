@@ -76,6 +76,7 @@ def build_report(recipe: Recipe) -> StageOutput:
         "lineage": [(u.stage, u.manifest_sha256, u.manifest["finished_at"]) for u in ups],
         "packages": trained.manifest["packages"],
         "model_path": recipe.model.path,
+        "base_model_sha256": read_json(trained.path / "base_model.json")["sha256"],
     }
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent),

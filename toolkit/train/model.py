@@ -3,6 +3,7 @@ test model (`gongmu model tiny`) that tests and the quickstart train for real.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import unicodedata
@@ -104,6 +105,20 @@ def load_model(section: ModelSection, dtype: str | None = None, path: Path | Non
         dtype=DTYPES[dtype or section.dtype],
     )
     return model
+
+
+def model_fingerprint(path: Path) -> dict:
+    """sha256 of every file of a model directory, and one digest over them all, so a
+    manifest says exactly which base weights a stage used."""
+    from toolkit.artifacts import sha256_file
+
+    path = Path(path)
+    files = {
+        p.relative_to(path).as_posix(): sha256_file(p)
+        for p in sorted(path.rglob("*")) if p.is_file()
+    }
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    return {"path": str(path), "sha256": digest, "files": files}
 
 
 # --------------------------------------------------------------------------- tiny model

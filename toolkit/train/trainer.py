@@ -10,12 +10,19 @@ import time
 import torch
 
 from toolkit import tracking
-from toolkit.artifacts import StageOutput, open_upstream, read_jsonl, stage_folder, write_jsonl
+from toolkit.artifacts import (
+    StageOutput,
+    open_upstream,
+    read_jsonl,
+    stage_folder,
+    write_json,
+    write_jsonl,
+)
 from toolkit.console import progress
 from toolkit.errors import GongmuError
 from toolkit.recipe import Recipe, check_paths
 from toolkit.train.data import check_template_matches_serving, tokenize_records
-from toolkit.train.model import load_model, load_tokenizer
+from toolkit.train.model import load_model, load_tokenizer, model_fingerprint
 
 
 def lora_config(recipe: Recipe):
@@ -125,6 +132,7 @@ def train(recipe: Recipe) -> StageOutput:
             model.save_pretrained(out.path / "adapter", safe_serialization=True)
             tok.save_pretrained(out.path / "tokenizer")
             write_jsonl(out.path / "loss_curve.jsonl", curve)
+            write_json(out.path / "base_model.json", model_fingerprint(recipe.model.path))
             _rm_tree(out.path / ".trainer")
             steps = result.global_step
             epochs = cfg.epochs if cfg.max_steps < 0 else steps * cfg.batch_size / max(len(rows), 1)
