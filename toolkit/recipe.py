@@ -98,6 +98,9 @@ class TrainSection(_Section):
     weight_decay: float = Field(0.0, ge=0)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     logging_steps: int = Field(1, gt=0)
+    group_by_length: bool = Field(
+        True, description="Batch sequences of similar length together (less padding)."
+    )
     gradient_checkpointing: bool = Field(
         False, description="Trade compute for memory; turn on for multi-billion models."
     )

@@ -114,6 +114,7 @@ def train(recipe: Recipe) -> StageOutput:
                 fp16=recipe.model.dtype == "float16",
                 dataloader_num_workers=0,
                 gradient_checkpointing=cfg.gradient_checkpointing,
+                train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
             )
             with progress() as bar:
                 task = bar.add_task("train", total=None, info="")
