@@ -79,3 +79,12 @@ def test_bad_files_are_quarantined_or_dropped_with_reasons_never_lost(tmp_path):
     nfd_recs = [r for r in records if r["meta"]["doc_id"].endswith("nfd.md")]
     assert nfd_recs and all(unicodedata.is_normalized("NFC", json.dumps(r, ensure_ascii=False))
                             for r in nfd_recs)
+
+
+def test_an_empty_eval_split_is_an_error_not_a_silent_empty_suite(tmp_path):
+    import pytest
+
+    from toolkit.errors import DataError
+
+    with pytest.raises(DataError, match="no eval examples.*eval_fraction"):
+        build_corpus(make_recipe(tmp_path, DOCS, "  eval_fraction: 0.01\n"))

@@ -196,6 +196,8 @@ def test_export_refuses_a_base_model_that_changed_since_training(tiny_model, tmp
                          ["train.max_steps=2", "tracking.enabled=false"])
     build_corpus(recipe)
     train(recipe)
+    # Fewer steps than logging_steps: the curve still ends at the last step.
+    assert [r["step"] for r in read_jsonl(recipe.stage_dir("train") / "loss_curve.jsonl")] == [2]
     recorded = read_json(recipe.stage_dir("train") / "base_model.json")
     assert set(recorded["files"]) >= {"config.json", "model.safetensors"}
     gen = json.loads((model / "generation_config.json").read_text())
@@ -204,3 +206,34 @@ def test_export_refuses_a_base_model_that_changed_since_training(tiny_model, tmp
     with pytest.raises(ArtifactError, match="changed since the adapter was trained.*generation_config.json"):
         export(recipe)
     assert not recipe.stage_dir("export").exists()
+    from toolkit.eval.runner import evaluate
+
+    with pytest.raises(ArtifactError, match="changed since the adapter was trained"):
+        evaluate(recipe)
+
+
+def test_a_failed_export_check_leaves_no_export_folder(pipeline_run, tmp_path):
+    recipe, run_dir = _copy_run(pipeline_run, tmp_path)
+    shutil.rmtree(run_dir / "export")
+    proc = gongmu("export", str(recipe), "export.max_logit_diff=1e-12")
+    assert proc.returncode == 2, proc.stderr
+    assert "does not match the trained adapter model" in proc.stderr and "exceeds" in proc.stderr
+    assert not (run_dir / "export").exists()
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".export")]
+
+
+def test_greedy_outputs_do_not_depend_on_batch_size(pipeline_run):
+    from peft import PeftModel
+
+    from toolkit.eval.runner import generate, load_trained_tokenizer, render_prompts
+    from toolkit.train.model import load_model
+
+    train_dir = pipeline_run.stage_dir("train")
+    tok = load_trained_tokenizer(train_dir)
+    model = PeftModel.from_pretrained(load_model(pipeline_run.model), train_dir / "adapter")
+    items = read_jsonl(pipeline_run.stage_dir("corpus") / "eval.jsonl")[:16]
+    prompts = render_prompts(tok, items)
+    one = generate(model, tok, prompts, batch_size=1, max_new_tokens=12)
+    sixteen = generate(model, tok, prompts, batch_size=16, max_new_tokens=12)
+    assert one == sixteen
+    assert len(set(one)) > 1

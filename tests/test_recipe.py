@@ -42,7 +42,7 @@ def test_missing_model_path_fails_before_loading_anything(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     recipe = write(tmp_path / "r.yaml", f"name: r\ncorpus:\n  sources:\n    - path: {docs}\n"
-                   "model:\n  path: no/such/model\n")
+                   "model:\n  path: Qwen/Qwen2.5-7B-Instruct\n")
     code = (
         "import sys; from toolkit.cli import main; rc = main(['recipe', 'validate', sys.argv[1]]);"
         "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules];"
@@ -132,3 +132,32 @@ def test_schema_describes_every_section_for_editors():
 @pytest.mark.parametrize("path", sorted((REPO / "recipes").rglob("*.yaml")), ids=lambda p: p.name)
 def test_every_recipe_in_the_repository_loads(path):
     load_recipe(path)
+
+
+def test_cli_usage_errors_exit_2_with_a_message_not_a_traceback():
+    proc = gongmu("train")
+    assert proc.returncode == 2 and "Missing argument" in proc.stderr
+    proc = gongmu("frobnicate")
+    assert proc.returncode == 2 and "No such command" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_override_text_values_stay_text_and_bad_overrides_are_refused(tmp_path):
+    recipe = write(tmp_path / "r.yaml", "name: r\n")
+    loaded = load_recipe(recipe, ["name=007", "report.title=no", "tracking.experiment=2024"])
+    assert (loaded.name, loaded.report.title, loaded.tracking.experiment) == ("007", "no", "2024")
+    with pytest.raises(RecipeError, match="empty value"):
+        load_recipe(recipe, ["model.path="])
+    with pytest.raises(RecipeError, match="'extends' cannot be overridden"):
+        load_recipe(recipe, ["extends=other.yaml"])
+    with pytest.raises(RecipeError, match="max_steps must be -1"):
+        load_recipe(recipe, ["train.max_steps=0"])
+
+
+def test_recipe_hash_does_not_depend_on_where_the_checkout_lies(tmp_path):
+    for where in ("a", "b"):
+        write(tmp_path / where / "docs" / "x.md", "x")
+        write(tmp_path / where / "r.yaml", "name: r\ncorpus:\n  sources:\n    - path: docs\n")
+    a, b = load_recipe(tmp_path / "a" / "r.yaml"), load_recipe(tmp_path / "b" / "r.yaml")
+    assert a.corpus.sources[0].path != b.corpus.sources[0].path
+    assert a.hash() == b.hash()

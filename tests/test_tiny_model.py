@@ -58,3 +58,17 @@ def test_loading_refuses_non_local_and_pickle_only_models(tmp_path, tiny_model):
     (pickled / "pytorch_model.bin").write_bytes(b"")
     with pytest.raises(ModelError, match="safetensors only"):
         load_model(ModelSection(path=pickled))
+
+
+def test_a_checkpoint_missing_weights_is_refused_not_silently_reinitialised(tmp_path, tiny_model):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    weights = load_file(broken / "model.safetensors")
+    del weights["model.layers.1.mlp.down_proj.weight"]
+    save_file(weights, broken / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(ModelError, match="model.layers.1.mlp.down_proj.weight"):
+        load_model(ModelSection(path=broken))

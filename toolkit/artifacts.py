@@ -74,8 +74,9 @@ def sha256_file(path: Path) -> str:
 
 
 def section_data(recipe: Recipe, stage: str) -> dict:
-    resolved = recipe.resolved()
-    return {key: resolved[key] for key in STAGE_SECTIONS[stage]}
+    """The recipe values `stage` consumes, paths relative to the recipe file."""
+    portable = recipe.portable()
+    return {key: portable[key] for key in STAGE_SECTIONS[stage]}
 
 
 @contextlib.contextmanager
@@ -101,7 +102,12 @@ def stage_folder(
         if final.exists():
             old = final.parent / f".{stage}.old-{uuid.uuid4().hex[:8]}"
             final.rename(old)
-        tmp.rename(final)
+        try:
+            tmp.rename(final)
+        except OSError:
+            if old is not None:
+                old.rename(final)  # put the previous folder back
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         out.path = final
@@ -151,6 +157,7 @@ def _build_manifest(
         "figures": out.figures,
         "packages": package_versions(),
         "git": git_state(recipe.file.parent if recipe.file else Path.cwd()),
+        "gongmu_git": git_state(Path(__file__).parent),
         "host": {"python": sys.version.split()[0], "platform": platform.platform()},
         "started_at": _iso(started),
         "finished_at": _iso(finished),
@@ -192,6 +199,8 @@ def git_state(folder: Path) -> dict | None:
 def verify_folder(folder: Path) -> list[str]:
     """Problems found checking `folder` against its manifest (empty when it verifies)."""
     manifest_path = folder / MANIFEST
+    if folder.is_file():
+        return [f"{folder} is a file; give the stage folder that holds {MANIFEST}"]
     if not folder.is_dir():
         return [f"{folder} does not exist"]
     if not manifest_path.is_file():
@@ -199,12 +208,19 @@ def verify_folder(folder: Path) -> list[str]:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         listed = manifest["files"]
+        if manifest.get("manifest_version") != MANIFEST_VERSION or not isinstance(listed, dict):
+            raise ValueError
+        for info in listed.values():
+            int(info["bytes"]), str(info["sha256"])
     except (ValueError, KeyError, TypeError):
-        return [f"{manifest_path} is not a valid gongmu manifest"]
+        return [f"{manifest_path} is not a valid gongmu manifest (version {MANIFEST_VERSION})"]
     problems = []
+    root = folder.resolve()
     for rel, info in listed.items():
         path = folder / rel
-        if not path.is_file():
+        if not path.resolve().is_relative_to(root):
+            problems.append(f"{rel} in the manifest points outside {folder}")
+        elif not path.is_file():
             problems.append(f"{path} is listed in the manifest but missing")
         elif path.stat().st_size != info["bytes"] or sha256_file(path) != info["sha256"]:
             problems.append(f"{path} does not match its sha256 in the manifest")

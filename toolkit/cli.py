@@ -20,6 +20,15 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
+try:  # typer >= 0.24 vendors its own copy of click
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    _typer_click = click.exceptions
+
+_EXIT = (click.exceptions.Exit, typer.Exit)
+_ABORT = (click.exceptions.Abort, typer.Abort)
+_USAGE = (click.ClickException, _typer_click.ClickException)
+
 from toolkit.console import console
 from toolkit.errors import GongmuError
 from toolkit.recipe import STAGES, check_paths, dump_yaml, load_recipe, recipe_json_schema
@@ -263,12 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: Any = app(args=args, prog_name="gongmu", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except _USAGE as exc:
         exc.show()
         return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (*_ABORT, KeyboardInterrupt):
         console.print("interrupted")
         return 130
     except GongmuError as exc:

@@ -9,6 +9,7 @@ overrides are resolved against the working directory.
 from __future__ import annotations
 
 import difflib
+import os
 import hashlib
 import json
 import types
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from toolkit.errors import RecipeError
 
@@ -90,7 +91,16 @@ class TrainSection(_Section):
     lora: LoraSection = Field(default_factory=LoraSection)
     learning_rate: float = Field(2e-4, gt=0)
     epochs: float = Field(1.0, gt=0)
-    max_steps: int = Field(-1, description="Stop after this many optimiser steps (-1: epochs).")
+    max_steps: int = Field(
+        -1, ge=-1, description="Stop after this many optimiser steps (-1: run `epochs`)."
+    )
+
+    @field_validator("max_steps")
+    @classmethod
+    def _steps_not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("max_steps must be -1 (train for `epochs`) or a positive number")
+        return value
     batch_size: int = Field(8, gt=0, description="Sequences per device per step.")
     gradient_accumulation_steps: int = Field(1, gt=0)
     max_seq_len: int = Field(512, gt=8)
@@ -177,8 +187,16 @@ class Recipe(_Section):
         data = self.model_dump(mode="json", exclude={"extends"})
         return data
 
+    def portable(self) -> dict:
+        """`resolved()` with paths relative to the recipe file's folder: the same wherever
+        the checkout lies, so hashes of it hold across machines and workspaces."""
+        base = self._file.parent if self._file else Path.cwd()
+        data = self.resolved()
+        _map_paths(data, type(self), lambda p: os.path.relpath(p, base))
+        return data
+
     def hash(self) -> str:
-        return content_hash(self.resolved())
+        return content_hash(self.portable())
 
     def where(self, *key: Any) -> str:
         """'file:line' where `key` (or its nearest written parent) was set."""
@@ -280,7 +298,7 @@ def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locat
     merged_loc: Locations = {}
     for parent in parents:
         parent_path = (path.parent / parent).resolve()
-        if not parent_path.is_file():
+        if not parent_path.is_file():  # a missing file or a folder
             raise RecipeError(
                 f"{_where(locations, ('extends',), path)}: 'extends' names {parent}, but "
                 f"{parent_path} does not exist. Paths in 'extends' are relative to the file "
@@ -316,6 +334,15 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
         )
     dotted, raw = item.split("=", 1)
     parts: list[Any] = [int(p) if p.isdigit() else p for p in dotted.strip().split(".")]
+    if parts[0] == "extends":
+        raise RecipeError(
+            f"Override '{item}': 'extends' cannot be overridden; name the base recipe in the "
+            f"recipe file."
+        )
+    if not raw.strip():
+        raise RecipeError(
+            f"Override '{item}' has an empty value. Give a value, or {dotted}=null to unset it."
+        )
     # Walk the schema first, so a misspelled key fails before anything changes.
     cls: Any = Recipe
     annotation: Any = None
@@ -334,13 +361,13 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
         annotation = cls.model_fields[part].annotation
         cls = _field_model(annotation)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml.safe_load(raw)
     except yaml.YAMLError:
         value = raw
-    if isinstance(value, str) and Path in _unwrap(annotation):
-        value = str((Path.cwd() / Path(value).expanduser()).resolve())
-    elif isinstance(value, list) and Path in _unwrap(_list_item(annotation)):
-        value = [str((Path.cwd() / Path(v)).resolve()) if isinstance(v, str) else v for v in value]
+    accepted = _accepted_types(annotation)
+    if str in accepted and not isinstance(value, accepted):
+        value = raw  # `name=007`, `report.title=no`: the schema says text, keep the text
+    value = _resolve_value_paths(value, annotation, Path.cwd())
     target: Any = data
     for depth, part in enumerate(parts[:-1]):
         if isinstance(target, list):
@@ -362,6 +389,39 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
     for stale in [k for k in locations if k[: len(here)] == here]:
         del locations[stale]
     locations[here] = ("<command line>", 0)
+
+
+def _accepted_types(annotation: Any) -> tuple[type, ...]:
+    """Python types a value of `annotation` may have as parsed YAML."""
+    out: set[type] = set()
+    for t in _unwrap(annotation):
+        origin = typing.get_origin(t)
+        if t in (str, Path):
+            out.add(str)
+        elif origin is Literal:
+            out.update(type(a) for a in typing.get_args(t))
+        elif t is float:
+            out.update((int, float))
+        elif t in (int, bool):
+            out.add(t)
+        elif t is type(None):
+            out.add(type(None))
+        elif origin is list:
+            out.add(list)
+        elif origin is dict or (isinstance(t, type) and issubclass(t, BaseModel)):
+            out.add(dict)
+    return tuple(out)
+
+
+def _resolve_value_paths(value: Any, annotation: Any, base: Path) -> Any:
+    """Make the paths inside an override value absolute (plain, list or nested sections)."""
+    holder = {"v": value}
+
+    class _Holder(BaseModel):
+        v: annotation  # type: ignore[valid-type]
+
+    _resolve_paths(holder, _Holder, base)
+    return holder["v"]
 
 
 def _list_item(annotation: Any) -> Any:
@@ -398,8 +458,8 @@ def _field_model(annotation: Any) -> Any:
     return None
 
 
-def _resolve_paths(raw: Any, cls: type[BaseModel], base: Path) -> None:
-    """Make the Path-typed values in `raw` absolute, relative to `base` (in place)."""
+def _map_paths(raw: Any, cls: type[BaseModel], fn: typing.Callable[[str], str]) -> None:
+    """Apply `fn` to every Path-typed string value in `raw` (in place), guided by `cls`."""
     if not isinstance(raw, dict):
         return
     for name, field in cls.model_fields.items():
@@ -407,17 +467,22 @@ def _resolve_paths(raw: Any, cls: type[BaseModel], base: Path) -> None:
             continue
         for t in _unwrap(field.annotation):
             if t is Path and isinstance(raw[name], str):
-                raw[name] = str((base / Path(raw[name]).expanduser()).resolve())
+                raw[name] = fn(raw[name])
             elif typing.get_origin(t) is list:
                 inner = typing.get_args(t)[0]
                 if isinstance(raw[name], list):
                     for i, item in enumerate(raw[name]):
                         if inner is Path and isinstance(item, str):
-                            raw[name][i] = str((base / Path(item).expanduser()).resolve())
+                            raw[name][i] = fn(item)
                         elif isinstance(inner, type) and issubclass(inner, BaseModel):
-                            _resolve_paths(item, inner, base)
+                            _map_paths(item, inner, fn)
             elif isinstance(t, type) and issubclass(t, BaseModel):
-                _resolve_paths(raw[name], t, base)
+                _map_paths(raw[name], t, fn)
+
+
+def _resolve_paths(raw: Any, cls: type[BaseModel], base: Path) -> None:
+    """Make the Path-typed values in `raw` absolute, relative to `base` (in place)."""
+    _map_paths(raw, cls, lambda p: str((base / Path(p).expanduser()).resolve()))
 
 
 def check_paths(recipe: Recipe, stages: typing.Iterable[str]) -> None:
@@ -442,12 +507,20 @@ def check_paths(recipe: Recipe, stages: typing.Iterable[str]) -> None:
             problems.append(f"{recipe.where('model')}: model.path is not set.")
         elif not (mp / "config.json").is_file():
             problems.append(_missing_model_message(recipe, mp))
+        elif not any(mp.glob("*.safetensors")):
+            problems.append(
+                f"{recipe.where('model', 'path')}: model.path {mp} has no .safetensors weights. "
+                f"gongmu loads safetensors only (pickle weights can run code when loaded); "
+                f"convert the checkpoint first."
+            )
         if recipe.model.chat_template and not recipe.model.chat_template.is_file():
             problems.append(
                 f"{recipe.where('model', 'chat_template')}: model.chat_template "
                 f"{recipe.model.chat_template} does not exist."
             )
     if "eval" in stages:
+        if not recipe.eval.suites:
+            problems.append(f"{recipe.where('eval')}: eval.suites is empty; name at least one suite folder.")
         for i, suite in enumerate(recipe.eval.suites):
             if not (suite / "suite.yaml").is_file():
                 problems.append(
@@ -465,15 +538,16 @@ def _missing_model_message(recipe: Recipe, path: Path) -> str:
             f"{where}: model.path {path} exists but has no config.json, so it is not a "
             f"Hugging Face model directory."
         )
-    written = str(path)
     hint = ""
-    parts = Path(written).parts
-    if len(parts) >= 2 and "/" in "/".join(parts[-2:]) and not path.parent.exists():
+    # `org/name` under a folder that exists: most likely a Hub id, not a local path.
+    if path.parent.parent.is_dir() and not path.parent.exists() and "." not in path.parent.name:
         hint = (
-            f" If '{'/'.join(parts[-2:])}' is a Hub model id: gongmu never downloads models; "
-            f"download it beforehand on a machine with access, copy it here and point "
+            f" If '{path.parent.name}/{path.name}' is a Hub model id: gongmu never downloads "
+            f"models; download it beforehand on a machine with access, copy it here and point "
             f"model.path at the folder."
         )
+    if path.exists():
+        return f"{where}: model.path {path} is a file, not a model folder."
     return (
         f"{where}: model.path {path} does not exist. Point model.path at a local model "
         f"directory (for a test model: gongmu model tiny --corpus DOCS --out {path}).{hint}"
@@ -545,7 +619,13 @@ def _expected_type(loc: tuple) -> str:
     if parent is None or name not in getattr(parent, "model_fields", {}):
         return ""
     ann = parent.model_fields[name].annotation
-    return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
+    names = []
+    for t in _unwrap(ann):
+        if typing.get_origin(t) is Literal:
+            names.append(" | ".join(repr(a) for a in typing.get_args(t)))
+        else:
+            names.append(getattr(t, "__name__", None) or str(t).replace("typing.", ""))
+    return " or ".join(names)
 
 
 def recipe_json_schema() -> dict:

@@ -63,6 +63,13 @@ def build_corpus(recipe: Recipe) -> StageOutput:
             records[split[doc.id]].append(rec)
             per_task[f"{split[doc.id]}/{rec['meta']['task']}"] += 1
 
+    for side, knob in (("train", "lower"), ("eval", "raise")):
+        if not records[side]:
+            raise DataError(
+                f"The corpus has no {side} examples: {len(kept)} documents split with "
+                f"corpus.eval_fraction={cfg.eval_fraction} leave the {side} side empty. "
+                f"{knob.capitalize()} corpus.eval_fraction or add documents."
+            )
     status_counts = Counter(a["status"] for a in accounting)
     reasons = Counter(f"{a['status']}: {a['reason']}" for a in accounting if "reason" in a)
     figures = {

@@ -18,7 +18,7 @@ from toolkit.console import progress
 from toolkit.eval.metrics import METRICS
 from toolkit.eval.suite import Suite, load_suite
 from toolkit.recipe import Recipe, check_paths
-from toolkit.train.model import load_model
+from toolkit.train.model import check_base_unchanged, load_model
 
 
 def load_trained_tokenizer(train_dir):
@@ -92,6 +92,7 @@ def evaluate(recipe: Recipe) -> StageOutput:
 
     check_paths(recipe, ["eval"])
     corpus, trained = open_upstreams(recipe, ["corpus", "train"])
+    check_base_unchanged(recipe.model.path, trained.path)
     tok = load_trained_tokenizer(trained.path)
     suites = [load_suite(s, corpus.path) for s in recipe.eval.suites]
     prompts = {s.name: render_prompts(tok, s.items) for s in suites}

@@ -74,6 +74,13 @@ def load_suite(folder: Path, corpus_dir: Path | None = None) -> Suite:
     if not items_path.is_file():
         raise DataError(f"{spec_path}: items file {items_path} does not exist.")
     items = read_jsonl(items_path)
+    if not items:
+        raise DataError(f"{spec_path}: its items ({items_path}) are empty; a suite needs items.")
+    if spec.primary_metric and spec.primary_metric not in spec.metrics:
+        raise DataError(
+            f"{spec_path}: primary_metric '{spec.primary_metric}' is not one of its metrics "
+            f"({', '.join(spec.metrics)})."
+        )
     for n, item in enumerate(items, 1):
         msgs = item.get("messages")
         if not item.get("id") or not msgs or msgs[-1].get("role") != "assistant":

@@ -15,7 +15,6 @@ from toolkit import tracking
 from toolkit.artifacts import (
     StageOutput,
     open_upstreams,
-    read_json,
     read_jsonl,
     stage_folder,
     write_json,
@@ -24,7 +23,7 @@ from toolkit.errors import ArtifactError
 from toolkit.eval.runner import load_trained_tokenizer
 from toolkit.export.verify import max_logit_diff, probe_conversations, verify_export
 from toolkit.recipe import Recipe, check_paths
-from toolkit.train.model import DTYPES, load_model, model_fingerprint
+from toolkit.train.model import DTYPES, check_base_unchanged, load_model
 
 
 @torch.no_grad()
@@ -42,28 +41,11 @@ def merge_adapter(recipe: Recipe, adapter_dir):
     return adapter_model, merged
 
 
-def check_base_unchanged(recipe: Recipe, train_dir: Path) -> None:
-    """Merging an adapter into other base weights than it was trained on gives a model
-    nobody trained; refuse."""
-    trained_on = read_json(train_dir / "base_model.json")
-    now = model_fingerprint(recipe.model.path)
-    if now["sha256"] != trained_on["sha256"]:
-        changed = sorted(
-            name for name in set(now["files"]) | set(trained_on["files"])
-            if now["files"].get(name) != trained_on["files"].get(name)
-        )
-        raise ArtifactError(
-            f"The base model in {recipe.model.path} changed since the adapter was trained "
-            f"(files differing: {', '.join(changed)}). Merge into the weights the adapter was "
-            f"trained on, or re-run `gongmu train {recipe.file}`."
-        )
-
-
 def export(recipe: Recipe) -> StageOutput:
     """Merge, save and verify the tuned model of `recipe`."""
     check_paths(recipe, ["export"])
     corpus, trained = open_upstreams(recipe, ["corpus", "train"])
-    check_base_unchanged(recipe, trained.path)
+    check_base_unchanged(recipe.model.path, trained.path)
     cfg = recipe.export
     tok = load_trained_tokenizer(trained.path)
     records = read_jsonl(corpus.path / "eval.jsonl") + read_jsonl(corpus.path / "train.jsonl")

@@ -97,14 +97,49 @@ def load_model(section: ModelSection, dtype: str | None = None, path: Path | Non
     path = check_model_dir(path or section.path)
     if section.trust_remote_code:
         log.warning("model.trust_remote_code is on: running Python code shipped in %s", path)
-    model = AutoModelForCausalLM.from_pretrained(
+    model, info = AutoModelForCausalLM.from_pretrained(
         path,
         local_files_only=True,
         use_safetensors=True,
         trust_remote_code=section.trust_remote_code,
         dtype=DTYPES[dtype or section.dtype],
+        output_loading_info=True,
     )
+    # transformers initialises missing weights randomly and only logs it; here that is
+    # an error, since it would train or serve a model nobody trained.
+    broken = list(info.get("missing_keys") or []) + [
+        str(k) for k in info.get("mismatched_keys") or []
+    ]
+    if broken:
+        raise ModelError(
+            f"The checkpoint in {path} lacks or mis-shapes weights the model needs: "
+            f"{', '.join(sorted(broken)[:8])}{' …' if len(broken) > 8 else ''}. The download or "
+            f"conversion is incomplete; copy the model again."
+        )
+    if info.get("unexpected_keys"):
+        log.warning("%s holds weights the model does not use: %s", path,
+                    ", ".join(sorted(info["unexpected_keys"])[:8]))
     return model
+
+
+def check_base_unchanged(model_path: Path, train_dir: Path) -> None:
+    """Refuse when the base weights differ from those the adapter in `train_dir` was
+    trained on: scoring or merging it onto other weights describes a model nobody trained."""
+    from toolkit.artifacts import read_json
+    from toolkit.errors import ArtifactError
+
+    trained_on = read_json(Path(train_dir) / "base_model.json")
+    now = model_fingerprint(model_path)
+    if now["sha256"] != trained_on["sha256"]:
+        changed = sorted(
+            name for name in set(now["files"]) | set(trained_on["files"])
+            if now["files"].get(name) != trained_on["files"].get(name)
+        )
+        raise ArtifactError(
+            f"The base model in {model_path} changed since the adapter was trained (files "
+            f"differing: {', '.join(changed)}). Use the weights the adapter was trained on, or "
+            f"re-run `gongmu train` on these."
+        )
 
 
 def model_fingerprint(path: Path) -> dict:

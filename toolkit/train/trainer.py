@@ -44,6 +44,8 @@ def _callback(run: tracking.StageRun, curve: list[dict], bar, task):
     class Record(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             bar.update(task, completed=state.global_step)
+            if state.global_step >= state.max_steps:
+                control.should_log = True  # the curve always ends at the last step
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not logs or "loss" not in logs:
@@ -132,18 +134,21 @@ def train(recipe: Recipe) -> StageOutput:
                 seconds = time.time() - started
             model.save_pretrained(out.path / "adapter", safe_serialization=True)
             tok.save_pretrained(out.path / "tokenizer")
+            if not curve:
+                raise GongmuError("Training logged no loss; nothing was saved.")
             write_jsonl(out.path / "loss_curve.jsonl", curve)
             write_json(out.path / "base_model.json", model_fingerprint(recipe.model.path))
             _rm_tree(out.path / ".trainer")
             steps = result.global_step
-            epochs = cfg.epochs if cfg.max_steps < 0 else steps * cfg.batch_size / max(len(rows), 1)
+            per_step = cfg.batch_size * cfg.gradient_accumulation_steps
+            epochs = cfg.epochs if cfg.max_steps < 0 else steps * per_step / max(len(rows), 1)
             out.figures.update({
                 **{f"data_{k}": v for k, v in counts.items()},
                 "template_checked_records": checked,
                 "steps": steps,
                 "epochs": round(float(epochs), 3),
-                "loss_first": curve[0]["loss"] if curve else None,
-                "loss_last": curve[-1]["loss"] if curve else None,
+                "loss_first": curve[0]["loss"],
+                "loss_last": curve[-1]["loss"],
                 "train_loss_mean": float(result.training_loss),
                 "trainable_parameters": trainable,
                 "total_parameters": total,
