@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup quickstart test clean
+.PHONY: setup quickstart test test-llamacpp clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,12 @@ quickstart: setup
 test: setup
 	scripts/setup/install_browser.sh
 	$(BIN)/python -m pytest
+
+# Opt-in: GGUF exports loaded by llama.cpp and compared with transformers. Builds
+# llama-cpp-python from source the first time (about 10 minutes on 2 cores).
+test-llamacpp: setup
+	$(BIN)/python -c "import llama_cpp" 2>/dev/null || $(BIN)/python -m pip install llama-cpp-python
+	$(BIN)/python -m pytest -m llamacpp -s tests/test_export.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -36,7 +36,7 @@ def write_recipe(folder: Path, tiny_model: Path, body: str = "", name: str = "t"
         f"model:\n  path: {tiny_model}\n"
         f"train:\n  max_steps: 24\n  logging_steps: 4\n"
         f"eval:\n  max_new_tokens: 16\n"
-        f"export:\n  probes: 4\n"
+        f"export:\n  probes: 4\n  max_shard_size: 2MB\n"
         + body,
         encoding="utf-8",
     )

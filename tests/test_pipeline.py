@@ -97,8 +97,8 @@ def test_export_matches_the_adapter_model_and_loads_without_gongmu(pipeline_run)
     report = read_json(folder / "verification.json")
     assert report["passed"] and report["max_abs_logit_diff"] <= 1e-4
     assert report["greedy_identical"] and report["chat_template_identical"]
-    for name in ("model.safetensors", "chat_template.jinja", "generation_config.json",
-                 "tokenizer.json", "config.json"):
+    for name in ("model.safetensors.index.json", "chat_template.jinja", "generation_config.json",
+                 "tokenizer.json", "config.json", "README.md"):
         assert (folder / "model" / name).is_file(), name
     code = (
         "import sys, torch\n"
@@ -237,3 +237,23 @@ def test_greedy_outputs_do_not_depend_on_batch_size(pipeline_run):
     sixteen = generate(model, tok, prompts, batch_size=16, max_new_tokens=12)
     assert one == sixteen
     assert len(set(one)) > 1
+
+
+def test_export_bundles_shards_serving_scripts_adapter_gguf_and_a_model_card(pipeline_run):
+    folder = pipeline_run.stage_dir("export")
+    figures = read_json(folder / "manifest.json")["figures"]
+    assert figures["shards"] == len(list((folder / "model").glob("*.safetensors"))) >= 2
+    gen = read_json(folder / "model" / "generation_config.json")
+    assert len(gen["eos_token_id"]) == 2  # both stop tokens of the family survive
+    serve = (folder / "serve.sh").read_text()
+    assert 'vllm serve "$HERE/model"' in serve and "--max-model-len" in serve
+    assert "--enable-lora" in (folder / "serve_adapter.sh").read_text()
+    assert (folder / "adapter" / "adapter_model.safetensors").is_file()
+    assert figures["gguf_files"] == ["t-f16.gguf", "t-q8_0.gguf"]
+    assert "FROM ./t-q8_0.gguf" in (folder / "gguf" / "Modelfile").read_text()
+    card = (folder / "model" / "README.md").read_text()
+    assert card.startswith("---\nbase_model:") and "## Evaluation" in card
+    results = read_json(pipeline_run.stage_dir("eval") / "results.json")["suites"]["quickstart"]
+    assert f"{results['models']['tuned']['scores']['chrf']:.4f}" in card
+    lineage = read_json(folder / "manifest.json")["lineage"]
+    assert set(lineage) == {"corpus", "train", "eval"}

@@ -29,6 +29,7 @@ from toolkit.errors import ArtifactError
 from toolkit.recipe import Recipe, content_hash
 
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"  # optional, written after the manifest (export signing)
 MANIFEST_VERSION = 1
 
 # Which parts of the recipe each stage consumes. A downstream stage refuses an upstream
@@ -81,10 +82,11 @@ def section_data(recipe: Recipe, stage: str) -> dict:
 
 @contextlib.contextmanager
 def stage_folder(
-    recipe: Recipe, stage: str, inputs: list[Upstream] = ()
+    recipe: Recipe, stage: str, inputs: list[Upstream] = (), seal=None
 ) -> Iterator[StageOutput]:
-    """Yield a temporary folder for `stage`; on success write the manifest and move the
-    folder into place (replacing an earlier one); on failure leave the old folder alone."""
+    """Yield a temporary folder for `stage`; on success write the manifest (then call
+    `seal(folder)`, e.g. to sign it) and move the folder into place, replacing an earlier
+    one; on failure leave the old folder alone."""
     final = recipe.stage_dir(stage)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".{stage}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -97,6 +99,8 @@ def stage_folder(
         (tmp / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
         )
+        if seal is not None:
+            seal(tmp)
         _make_readable(tmp)
         old = None
         if final.exists():
@@ -129,7 +133,7 @@ def _build_manifest(
     files = {}
     for path in sorted(p for p in out.path.rglob("*") if p.is_file()):
         rel = path.relative_to(out.path).as_posix()
-        if rel == MANIFEST:
+        if rel in (MANIFEST, SIGNATURE):
             continue
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     lineage: dict[str, str] = {}
@@ -226,7 +230,7 @@ def verify_folder(folder: Path) -> list[str]:
             problems.append(f"{path} does not match its sha256 in the manifest")
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        if rel != MANIFEST and rel not in listed:
+        if rel not in (MANIFEST, SIGNATURE) and rel not in listed:
             problems.append(f"{path} is not listed in the manifest")
     return problems
 

@@ -204,16 +204,28 @@ def export_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERR
 
 
 @export_app.command("verify")
-def export_verify(folder: Path = typer.Argument(..., help="A stage folder with manifest.json.")) -> None:
-    """Re-check every file of a stage folder against its manifest; exit 1 on any mismatch."""
+def export_verify(
+    folder: Path = typer.Argument(..., help="A stage folder with manifest.json."),
+    signature: bool = typer.Option(False, "--signature", help="Also check manifest.sig."),
+    public_key: Optional[Path] = typer.Option(None, help="PEM public key for --signature."),
+) -> None:
+    """Re-check every file of a stage folder against its manifest (and, with --signature,
+    the manifest's signature); exit 1 on any mismatch."""
     from toolkit.artifacts import verify_folder
 
     problems = verify_folder(folder)
+    if signature:
+        if public_key is None:
+            raise GongmuError("--signature needs --public-key PEM (the signer's public key).")
+        from toolkit.export.signing import verify_signature
+
+        problems += verify_signature(folder, public_key)
     if problems:
         for problem in problems:
             console.print(f"[red]FAIL[/] {problem}", markup=True, highlight=False)
         raise typer.Exit(1)
-    console.print(f"[green]ok[/] {folder}: every file matches its sha256 in the manifest")
+    signed = " and the manifest's signature verifies" if signature else ""
+    console.print(f"[green]ok[/] {folder}: every file matches its sha256 in the manifest{signed}")
 
 
 @app.command("report")

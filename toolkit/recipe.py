@@ -86,9 +86,20 @@ class LoraSection(_Section):
     target_modules: Union[Literal["all-linear"], list[str]] = "all-linear"
 
 
+class QloraSection(_Section):
+    quant_type: Literal["nf4", "fp4"] = "nf4"
+    double_quant: bool = True
+    compute_dtype: Literal["bfloat16", "float16", "float32"] = Field(
+        "bfloat16", description="dtype of the matmuls on the 4-bit weights (float32 on CPU)."
+    )
+
+
 class TrainSection(_Section):
-    method: Literal["lora"] = "lora"
+    method: Literal["lora", "dora", "qlora"] = Field(
+        "lora", description="lora; dora (weight-decomposed LoRA); qlora (LoRA on a 4-bit NF4 base)."
+    )
     lora: LoraSection = Field(default_factory=LoraSection)
+    qlora: QloraSection = Field(default_factory=QloraSection)
     learning_rate: float = Field(2e-4, gt=0)
     epochs: float = Field(1.0, gt=0)
     max_steps: int = Field(
@@ -132,6 +143,20 @@ class ExportSection(_Section):
         1e-4, gt=0, description="Largest |merged - adapter| logit allowed (fp32)."
     )
     probes: int = Field(8, gt=0, description="How many corpus prompts to check logits on.")
+    max_shard_size: str = Field("5GB", description="Largest safetensors shard of the merged model.")
+    merge_base: Literal["original", "dequantized"] = Field(
+        "original",
+        description="QLoRA only: merge into the original full-precision weights, or into the "
+        "4-bit weights dequantised (what the adapter was trained against).",
+    )
+    gguf: list[Literal["f16", "bf16", "q8_0"]] = Field(
+        default_factory=list, description="GGUF files for llama.cpp / Ollama (Llama, Qwen2)."
+    )
+    vllm: bool = Field(True, description="Write serve.sh (and serve_adapter.sh) for vLLM.")
+    adapter: bool = Field(True, description="Also export the PEFT adapter alone.")
+    signing_key: Path | None = Field(
+        None, description="PEM elliptic-curve private key; signs manifest.json (manifest.sig)."
+    )
 
 
 class ReportSection(_Section):

@@ -69,16 +69,28 @@ def verify_export(
             f"the fp32 merge differs from the adapter model by {in_memory_diff:.3g} "
             f"(> {cfg.max_logit_diff:g})"
         )
-    ours, theirs = greedy(adapter_model, train_tok, conversations), greedy(exported, tok, conversations)
+    # What a bf16 deployment of these weights loses, for the record (not a pass/fail check).
+    exported_bf16 = AutoModelForCausalLM.from_pretrained(
+        model_dir, local_files_only=True, use_safetensors=True, dtype=torch.bfloat16
+    ).eval()
+    diff_bf16 = max_logit_diff(adapter_model, exported_bf16, train_tok, conversations)
+    del exported_bf16
+    ours = greedy(adapter_model, train_tok, conversations)
+    theirs = greedy(exported, tok if tok.chat_template else train_tok, conversations)
     same_greedy = ours == theirs
     if cfg.dtype == "float32" and not same_greedy:
         failures.append("greedy generations differ between the adapter and the exported model")
-    template_same = all(
-        tok.apply_chat_template(m, tokenize=False) == train_tok.apply_chat_template(m, tokenize=False)
-        for m in conversations
-    )
-    if not template_same:
-        failures.append("the exported chat template renders differently from the training one")
+    if not tok.chat_template:
+        template_same = False
+        failures.append("the exported tokenizer has no chat template")
+    else:
+        template_same = all(
+            tok.apply_chat_template(m, tokenize=False)
+            == train_tok.apply_chat_template(m, tokenize=False)
+            for m in conversations
+        )
+        if not template_same:
+            failures.append("the exported chat template renders differently from the training one")
     round_trip = all(
         tok.decode(tok(t, add_special_tokens=False)["input_ids"]) == t
         for m in conversations for t in (m[-1]["content"],)
@@ -92,6 +104,7 @@ def verify_export(
         "probes": len(conversations),
         "max_abs_logit_diff": diff,
         "max_abs_logit_diff_in_memory_merge": in_memory_diff,
+        "max_abs_logit_diff_bf16": diff_bf16,
         "max_logit_diff_allowed": cfg.max_logit_diff,
         "greedy_identical": same_greedy,
         "greedy_tokens": GREEDY_TOKENS,

@@ -89,12 +89,26 @@ def load_tokenizer(section: ModelSection, path: Path | None = None):
     return tok
 
 
-def load_model(section: ModelSection, dtype: str | None = None, path: Path | None = None):
+def bnb_config(qlora):
+    """BitsAndBytesConfig for a QLoRA base: 4-bit weights, `qlora.compute_dtype` matmuls."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=qlora.quant_type,
+        bnb_4bit_use_double_quant=qlora.double_quant,
+        bnb_4bit_compute_dtype=DTYPES[qlora.compute_dtype],
+    )
+
+
+def load_model(section: ModelSection, dtype: str | None = None, path: Path | None = None,
+               qlora=None):
     """Load a causal LM from a local directory: safetensors only, no remote code unless
-    the recipe opts in."""
+    the recipe opts in; 4-bit (bitsandbytes) when `qlora` settings are given."""
     from transformers import AutoModelForCausalLM
 
     path = check_model_dir(path or section.path)
+    extra = {"quantization_config": bnb_config(qlora)} if qlora is not None else {}
     if section.trust_remote_code:
         log.warning("model.trust_remote_code is on: running Python code shipped in %s", path)
     model, info = AutoModelForCausalLM.from_pretrained(
@@ -104,6 +118,7 @@ def load_model(section: ModelSection, dtype: str | None = None, path: Path | Non
         trust_remote_code=section.trust_remote_code,
         dtype=DTYPES[dtype or section.dtype],
         output_loading_info=True,
+        **extra,
     )
     # transformers initialises missing weights randomly and only logs it; here that is
     # an error, since it would train or serve a model nobody trained.
@@ -226,7 +241,8 @@ def build_tiny_model(
     common = dict(
         vocab_size=len(tok),
         hidden_size=hidden_size,
-        intermediate_size=hidden_size * 8 // 3 // 8 * 8,
+        # A multiple of 64, so every matrix row splits into whole q8_0 blocks in GGUF.
+        intermediate_size=(hidden_size * 8 // 3 + 63) // 64 * 64,
         num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=kv_heads,

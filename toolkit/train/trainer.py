@@ -34,6 +34,7 @@ def lora_config(recipe: Recipe):
         lora_alpha=cfg.alpha,
         lora_dropout=cfg.dropout,
         target_modules=cfg.target_modules,
+        use_dora=recipe.train.method == "dora",
         task_type="CAUSAL_LM",
     )
 
@@ -84,7 +85,14 @@ def train(recipe: Recipe) -> StageOutput:
     rows, counts = tokenize_records(tok, records, cfg.max_seq_len)
     if not rows:
         raise GongmuError(f"{corpus.path / 'train.jsonl'} gives no trainable sequences.")
-    model = load_model(recipe.model)
+    if cfg.method == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        model = load_model(recipe.model, dtype=cfg.qlora.compute_dtype, qlora=cfg.qlora)
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    else:
+        model = load_model(recipe.model)
     model.config.use_cache = False
     model = get_peft_model(model, lora_config(recipe))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -112,8 +120,8 @@ def train(recipe: Recipe) -> StageOutput:
                 report_to="none",
                 disable_tqdm=True,
                 use_cpu=not torch.cuda.is_available(),
-                bf16=recipe.model.dtype == "bfloat16",
-                fp16=recipe.model.dtype == "float16",
+                bf16=_compute_dtype(recipe) == "bfloat16" and torch.cuda.is_available(),
+                fp16=_compute_dtype(recipe) == "float16" and torch.cuda.is_available(),
                 dataloader_num_workers=0,
                 gradient_checkpointing=cfg.gradient_checkpointing,
                 train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
@@ -160,6 +168,10 @@ def train(recipe: Recipe) -> StageOutput:
         run.log_stage(out)
         run.log_artifact(out.path / "adapter", "adapter")
     return out
+
+
+def _compute_dtype(recipe: Recipe) -> str:
+    return recipe.train.qlora.compute_dtype if recipe.train.method == "qlora" else recipe.model.dtype
 
 
 def _rm_tree(path) -> None:
