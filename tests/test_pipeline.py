@@ -117,31 +117,6 @@ def test_export_matches_the_adapter_model_and_loads_without_gongmu(pipeline_run)
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
 
 
-def test_merge_check_catches_what_a_zero_init_adapter_would_hide(tiny_model, tmp_path):
-    """With LoRA's default init (B = 0) merged == base and the check proves nothing; with a
-    non-zero adapter the merged model must still equal the adapter model."""
-    from peft import LoraConfig, get_peft_model
-
-    from toolkit.export.verify import max_logit_diff
-    from toolkit.train.model import load_model, load_tokenizer
-
-    section = ModelSection(path=tiny_model)
-    tok = load_tokenizer(section)
-    torch.manual_seed(0)
-    peft_model = get_peft_model(load_model(section), LoraConfig(
-        r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False))
-    peft_model.save_pretrained(tmp_path / "adapter")
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"name: r\nmodel:\n  path: {tiny_model}\n", encoding="utf-8")
-
-    from toolkit.export.merge import merge_adapter
-
-    adapter_model, merged = merge_adapter(load_recipe(recipe), tmp_path / "adapter")
-    probes = [[{"role": "user", "content": "예산 집행 점검"}, {"role": "assistant", "content": "공문"}]]
-    assert max_logit_diff(adapter_model, load_model(section), tok, probes) > 1e-2
-    assert max_logit_diff(adapter_model, merged, tok, probes) <= 1e-4
-
-
 def test_report_is_self_contained_and_shows_base_vs_tuned_in_a_browser(pipeline_run, tmp_path):
     html_path = pipeline_run.stage_dir("report") / "report.html"
     html = html_path.read_text(encoding="utf-8")
