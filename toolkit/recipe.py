@@ -77,6 +77,11 @@ class ModelSection(_Section):
     chat_template: Path | None = Field(
         None, description="A Jinja chat template file to use instead of the model's own."
     )
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = Field(
+        "auto",
+        description="auto: per-sample attention for packed training (flash_attention_2 on a "
+        "GPU where flash-attn is installed), sdpa otherwise.",
+    )
 
 
 class LoraSection(_Section):
@@ -119,6 +124,11 @@ class TrainSection(_Section):
     weight_decay: float = Field(0.0, ge=0)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     logging_steps: int = Field(1, gt=0)
+    packing: bool = Field(
+        True,
+        description="Padding-free packing: each batch is one row of whole samples, positions "
+        "restart per sample and attention stays within each sample.",
+    )
     group_by_length: bool = Field(
         True, description="Batch sequences of similar length together (less padding)."
     )

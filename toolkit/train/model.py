@@ -102,13 +102,17 @@ def bnb_config(qlora):
 
 
 def load_model(section: ModelSection, dtype: str | None = None, path: Path | None = None,
-               qlora=None):
+               qlora=None, attn_implementation: str | None = None):
     """Load a causal LM from a local directory: safetensors only, no remote code unless
     the recipe opts in; 4-bit (bitsandbytes) when `qlora` settings are given."""
     from transformers import AutoModelForCausalLM
 
     path = check_model_dir(path or section.path)
     extra = {"quantization_config": bnb_config(qlora)} if qlora is not None else {}
+    if attn_implementation is not None:
+        extra["attn_implementation"] = attn_implementation
+    elif section.attn_implementation != "auto":
+        extra["attn_implementation"] = section.attn_implementation
     if section.trust_remote_code:
         log.warning("model.trust_remote_code is on: running Python code shipped in %s", path)
     model, info = AutoModelForCausalLM.from_pretrained(

@@ -85,14 +85,17 @@ def train(recipe: Recipe) -> StageOutput:
     rows, counts = tokenize_records(tok, records, cfg.max_seq_len)
     if not rows:
         raise GongmuError(f"{corpus.path / 'train.jsonl'} gives no trainable sequences.")
+    attn = training_attention(recipe)
     if cfg.method == "qlora":
         from peft import prepare_model_for_kbit_training
 
-        model = load_model(recipe.model, dtype=cfg.qlora.compute_dtype, qlora=cfg.qlora)
+        model = load_model(recipe.model, dtype=cfg.qlora.compute_dtype, qlora=cfg.qlora,
+                           attn_implementation=attn)
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     else:
-        model = load_model(recipe.model)
+        model = load_model(recipe.model, attn_implementation=attn)
+    # A KV cache would ignore the restarted position_ids of packed rows.
     model.config.use_cache = False
     model = get_peft_model(model, lora_config(recipe))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -112,7 +115,9 @@ def train(recipe: Recipe) -> StageOutput:
                 warmup_steps=cfg.warmup_ratio,
                 weight_decay=cfg.weight_decay,
                 logging_steps=cfg.logging_steps,
-                max_length=cfg.max_seq_len,
+                # Sequences are already cut to max_seq_len; padding-free rows are longer.
+                max_length=None if cfg.packing else cfg.max_seq_len,
+                padding_free=cfg.packing,
                 seed=recipe.seed,
                 data_seed=recipe.seed,
                 save_strategy="no",
@@ -125,6 +130,7 @@ def train(recipe: Recipe) -> StageOutput:
                 dataloader_num_workers=0,
                 gradient_checkpointing=cfg.gradient_checkpointing,
                 train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+                include_num_input_tokens_seen="non_padding",
             )
             with progress() as bar:
                 task = bar.add_task("train", total=None, info="")
@@ -158,16 +164,44 @@ def train(recipe: Recipe) -> StageOutput:
                 "loss_first": curve[0]["loss"],
                 "loss_last": curve[-1]["loss"],
                 "train_loss_mean": float(result.training_loss),
+                "packing": cfg.packing,
+                "attn_implementation": attn,
                 "trainable_parameters": trainable,
                 "total_parameters": total,
                 "train_seconds": round(seconds, 2),
-                "label_tokens_per_second": round(
-                    counts["label_tokens"] * float(epochs) / max(seconds, 1e-9), 1),
-                "tokens_per_second": round(counts["tokens"] * float(epochs) / max(seconds, 1e-9), 1),
+                "non_pad_tokens_seen": int(trainer.state.num_input_tokens_seen),
+                "tokens_per_second": round(trainer.state.num_input_tokens_seen / max(seconds, 1e-9), 1),
+                "peak_memory_mb": peak_memory_mb(),
             })
         run.log_stage(out)
         run.log_artifact(out.path / "adapter", "adapter")
     return out
+
+
+def peak_memory_mb() -> float:
+    """Peak GPU memory allocated, or this process's peak resident memory on CPU."""
+    if torch.cuda.is_available():
+        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def training_attention(recipe: Recipe) -> str:
+    """The attention implementation for training: per-sample attention when packing."""
+    chosen = recipe.model.attn_implementation
+    if chosen != "auto":
+        return chosen
+    if not recipe.train.packing:
+        return "sdpa"
+    if torch.cuda.is_available():
+        import importlib.util
+
+        if importlib.util.find_spec("flash_attn") is not None:
+            return "flash_attention_2"
+    from toolkit.train.packing import register_segment_attention
+
+    return register_segment_attention()
 
 
 def _compute_dtype(recipe: Recipe) -> str:
