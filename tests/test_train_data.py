@@ -52,3 +52,31 @@ def test_template_without_eos_after_assistant_turns_is_refused(tok):
 def test_truncation_is_reported(tok):
     t = tokenize_chat(tok, CHAT, max_len=8)
     assert t.truncated and len(t.input_ids) == 8
+
+
+def test_training_refuses_an_eval_split_that_overlaps_train():
+    from toolkit.errors import GongmuError
+    from toolkit.train.trainer import refuse_overlap
+
+    rec = {"id": "a#title", "messages": CHAT, "meta": {"doc_id": "docs/a.md"}}
+    other = {"id": "b#title", "messages": CHAT[:3], "meta": {"doc_id": "docs/b.md"}}
+    refuse_overlap([rec], [other], "corpus")  # disjoint: fine
+    with pytest.raises(GongmuError, match="1 documents on both sides.*docs/a.md"):
+        refuse_overlap([rec], [dict(rec, id="a#x", messages=CHAT[:3])], "corpus")
+    with pytest.raises(GongmuError, match="1 identical examples.*b#copy"):
+        refuse_overlap([rec], [dict(rec, id="b#copy", meta={"doc_id": "docs/b.md"})], "corpus")
+
+
+def test_training_fails_when_too_many_examples_exceed_max_seq_len(tiny_model, tmp_path):
+    from tests.conftest import write_recipe
+    from toolkit.corpus.pipeline import build_corpus
+    from toolkit.errors import GongmuError
+    from toolkit.recipe import load_recipe
+    from toolkit.train.trainer import train
+
+    recipe = load_recipe(write_recipe(tmp_path, tiny_model), ["tracking.enabled=false",
+                                                              "train.max_seq_len=64"])
+    build_corpus(recipe)
+    with pytest.raises(GongmuError, match=r"longer than train.max_seq_len=64.*max_truncated_fraction"):
+        train(recipe)
+    assert not recipe.stage_dir("train").exists()

@@ -89,6 +89,11 @@ class LoraSection(_Section):
     alpha: int = Field(16, gt=0)
     dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: Union[Literal["all-linear"], list[str]] = "all-linear"
+    modules_to_save: list[str] = Field(
+        default_factory=list,
+        description="Modules trained in full beside the adapter (embed_tokens, lm_head when "
+        "tokens were added). vLLM cannot serve such adapters; the merged export works.",
+    )
 
 
 class QloraSection(_Section):
@@ -120,6 +125,10 @@ class TrainSection(_Section):
     batch_size: int = Field(8, gt=0, description="Sequences per device per step.")
     gradient_accumulation_steps: int = Field(1, gt=0)
     max_seq_len: int = Field(512, gt=8)
+    max_truncated_fraction: float = Field(
+        0.05, ge=0, le=1,
+        description="Fail when more than this share of examples is longer than max_seq_len.",
+    )
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"

@@ -114,7 +114,11 @@ def load_model(section: ModelSection, dtype: str | None = None, path: Path | Non
     elif section.attn_implementation != "auto":
         extra["attn_implementation"] = section.attn_implementation
     if section.trust_remote_code:
-        log.warning("model.trust_remote_code is on: running Python code shipped in %s", path)
+        from toolkit.artifacts import sha256_file
+
+        code = {p.name: sha256_file(p) for p in sorted(Path(path).glob("*.py"))}
+        log.warning("model.trust_remote_code is on: running Python code shipped in %s: %s",
+                    path, ", ".join(f"{k} sha256 {v}" for k, v in code.items()) or "no .py files")
     model, info = AutoModelForCausalLM.from_pretrained(
         path,
         local_files_only=True,

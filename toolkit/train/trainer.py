@@ -5,6 +5,7 @@ Reads <run>/corpus/train.jsonl, writes <run>/train/{adapter/, tokenizer/, loss_c
 
 from __future__ import annotations
 
+import json
 import time
 
 import torch
@@ -34,6 +35,7 @@ def lora_config(recipe: Recipe):
         lora_alpha=cfg.alpha,
         lora_dropout=cfg.dropout,
         target_modules=cfg.target_modules,
+        modules_to_save=cfg.modules_to_save or None,
         use_dora=recipe.train.method == "dora",
         task_type="CAUSAL_LM",
     )
@@ -81,8 +83,17 @@ def train(recipe: Recipe) -> StageOutput:
     set_seed(recipe.seed)
     tok = load_tokenizer(recipe.model)
     records = read_jsonl(corpus.path / "train.jsonl")
+    refuse_overlap(records, read_jsonl(corpus.path / "eval.jsonl"), corpus.path)
     checked = check_template_matches_serving(tok, records)
     rows, counts = tokenize_records(tok, records, cfg.max_seq_len)
+    share = counts["truncated_to_max_seq_len"] / max(counts["records"], 1)
+    if share > cfg.max_truncated_fraction:
+        raise GongmuError(
+            f"{counts['truncated_to_max_seq_len']} of {counts['records']} training examples "
+            f"({share:.1%}) are longer than train.max_seq_len={cfg.max_seq_len} tokens, above "
+            f"train.max_truncated_fraction={cfg.max_truncated_fraction}. Raise max_seq_len, or "
+            f"raise the threshold if cutting them is acceptable."
+        )
     if not rows:
         raise GongmuError(f"{corpus.path / 'train.jsonl'} gives no trainable sequences.")
     attn = training_attention(recipe)
@@ -176,6 +187,22 @@ def train(recipe: Recipe) -> StageOutput:
         run.log_stage(out)
         run.log_artifact(out.path / "adapter", "adapter")
     return out
+
+
+def refuse_overlap(train_records: list[dict], eval_records: list[dict], where) -> None:
+    """Training on held-out documents or examples makes every eval score meaningless."""
+    train_docs = {(r.get("meta") or {}).get("doc_id") for r in train_records} - {None}
+    shared = sorted(train_docs & {(r.get("meta") or {}).get("doc_id") for r in eval_records})
+    train_texts = {json.dumps(r["messages"], ensure_ascii=False, sort_keys=True) for r in train_records}
+    same = [r["id"] for r in eval_records
+            if json.dumps(r["messages"], ensure_ascii=False, sort_keys=True) in train_texts]
+    if shared or same:
+        raise GongmuError(
+            f"The eval split in {where} overlaps the train split: "
+            f"{len(shared)} documents on both sides ({', '.join(shared[:5])}) and {len(same)} "
+            f"identical examples ({', '.join(same[:5])}). Rebuild the corpus so that no document "
+            f"is on both sides."
+        )
 
 
 def peak_memory_mb() -> float:
