@@ -130,13 +130,14 @@ def _stage_function(stage: str) -> Callable:
     return build_report
 
 
-def run_stages(recipe_path: Path, overrides: list[str], stages: list[str]) -> None:
+def run_stages(recipe_path: Path, overrides: list[str], stages: list[str], resume: bool = False) -> None:
     recipe = load_recipe(recipe_path, overrides or [])
     check_paths(recipe, stages)
     _quiet_libraries()
     for stage in stages:
         console.rule(f"[bold]{stage}")
-        out = _stage_function(stage)(recipe)
+        fn = _stage_function(stage)
+        out = fn(recipe, resume=True) if resume and stage == "train" else fn(recipe)
         _summary(stage, out)
 
 
@@ -186,9 +187,13 @@ def corpus_build(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRID
 
 
 @app.command("train")
-def train_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
-    """Fine-tune (LoRA) on the corpus stage's train split."""
-    run_stages(recipe, overrides, ["train"])
+def train_command(
+    recipe: Path = RECIPE,
+    overrides: Optional[list[str]] = OVERRIDES,
+    resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint."),
+) -> None:
+    """Fine-tune (LoRA, DoRA, QLoRA) on the corpus stage's train split."""
+    run_stages(recipe, overrides, ["train"], resume=resume)
 
 
 @eval_app.command("recipe-stage", hidden=True)

@@ -133,6 +133,12 @@ class TrainSection(_Section):
     weight_decay: float = Field(0.0, ge=0)
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
     logging_steps: int = Field(1, gt=0)
+    save_steps: int = Field(
+        0, ge=0,
+        description="Checkpoint every N steps (adapter, optimizer, scheduler, RNG, data "
+        "position) for `gongmu train R --resume`; 0: no checkpoints.",
+    )
+    save_total_limit: int = Field(2, gt=0, description="Checkpoints kept on disk.")
     packing: bool = Field(
         True,
         description="Padding-free packing: each batch is one row of whole samples, positions "

@@ -6,7 +6,9 @@ Reads <run>/corpus/train.jsonl, writes <run>/train/{adapter/, tokenizer/, loss_c
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from pathlib import Path
 
 import torch
 
@@ -41,6 +43,14 @@ def lora_config(recipe: Recipe):
     )
 
 
+def _curve_row(logs: dict) -> dict:
+    row = {"step": logs["step"], "epoch": round(logs.get("epoch") or 0, 4)}
+    for key in ("loss", "learning_rate", "grad_norm"):
+        if key in logs:
+            row[key] = float(logs[key])
+    return row
+
+
 def _callback(run: tracking.StageRun, curve: list[dict], bar, task):
     from transformers import TrainerCallback
 
@@ -53,10 +63,7 @@ def _callback(run: tracking.StageRun, curve: list[dict], bar, task):
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not logs or "loss" not in logs:
                 return
-            row = {"step": state.global_step, "epoch": round(state.epoch or 0, 4)}
-            for key in ("loss", "learning_rate", "grad_norm"):
-                if key in logs:
-                    row[key] = float(logs[key])
+            row = _curve_row({**logs, "step": state.global_step, "epoch": state.epoch})
             if not torch.isfinite(torch.tensor(row["loss"])):
                 raise GongmuError(
                     f"Training loss became {row['loss']} at step {state.global_step}. Lower "
@@ -70,8 +77,47 @@ def _callback(run: tracking.StageRun, curve: list[dict], bar, task):
     return Record()
 
 
-def train(recipe: Recipe) -> StageOutput:
-    """Fine-tune `recipe.model` with LoRA on the corpus stage's train split."""
+def checkpoint_dir(recipe: Recipe):
+    """Where checkpoints live: beside the stage folder, since a stage's own folder only
+    appears when it completes."""
+    return recipe.run_dir / ".train-checkpoints"
+
+
+def last_checkpoint(recipe: Recipe, corpus) -> str:
+    """The newest complete checkpoint of this recipe's training, or GongmuError."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    folder = checkpoint_dir(recipe)
+    stamp = folder / "gongmu_run.json"
+    if not stamp.is_file():
+        raise GongmuError(
+            f"Nothing to resume: {folder} holds no checkpoints of this run. Set "
+            f"train.save_steps and run `gongmu train {recipe.file}` first."
+        )
+    recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    expected = _run_stamp(recipe, corpus)
+    if recorded != expected:
+        raise GongmuError(
+            f"The checkpoints in {folder} were written by a run with other recipe values or "
+            f"another corpus; resuming would mix two trainings. Start afresh (without --resume)."
+        )
+    last = get_last_checkpoint(str(folder))
+    if last is None:
+        raise GongmuError(f"Nothing to resume: {folder} holds no complete checkpoint yet.")
+    return last
+
+
+def _run_stamp(recipe: Recipe, corpus) -> dict:
+    from toolkit.artifacts import section_data
+    from toolkit.recipe import content_hash
+
+    return {"section_hash": content_hash(section_data(recipe, "train")),
+            "corpus_manifest_sha256": corpus.manifest_sha256}
+
+
+def train(recipe: Recipe, resume: bool = False) -> StageOutput:
+    """Fine-tune `recipe.model` (LoRA, DoRA or QLoRA) on the corpus stage's train split;
+    with `resume`, continue from the newest checkpoint of the same run."""
     from datasets import Dataset
     from peft import get_peft_model
     from transformers import PrinterCallback, set_seed
@@ -96,6 +142,13 @@ def train(recipe: Recipe) -> StageOutput:
         )
     if not rows:
         raise GongmuError(f"{corpus.path / 'train.jsonl'} gives no trainable sequences.")
+    resume_from = last_checkpoint(recipe, corpus) if resume else None
+    checkpoints = checkpoint_dir(recipe)
+    if not resume and checkpoints.exists():
+        shutil.rmtree(checkpoints)  # a fresh run: stale checkpoints must not be resumed later
+    if cfg.save_steps:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        (checkpoints / "gongmu_run.json").write_text(json.dumps(_run_stamp(recipe, corpus)))
     attn = training_attention(recipe)
     if cfg.method == "qlora":
         from peft import prepare_model_for_kbit_training
@@ -113,10 +166,16 @@ def train(recipe: Recipe) -> StageOutput:
     total = sum(p.numel() for p in model.parameters())
 
     curve: list[dict] = []
+    tokens_before = 0
+    if resume_from:
+        # The loss curve up to the checkpoint, as the interrupted run logged it.
+        state = json.loads((Path(resume_from) / "trainer_state.json").read_text())
+        curve += [_curve_row(h) for h in state["log_history"] if "loss" in h]
+        tokens_before = int(state.get("num_input_tokens_seen") or 0)
     with tracking.stage_run(recipe, "train") as run:
         with stage_folder(recipe, "train", [corpus]) as out:
             args = SFTConfig(
-                output_dir=str(out.path / ".trainer"),
+                output_dir=str(checkpoints),
                 per_device_train_batch_size=cfg.batch_size,
                 gradient_accumulation_steps=cfg.gradient_accumulation_steps,
                 learning_rate=cfg.learning_rate,
@@ -131,7 +190,9 @@ def train(recipe: Recipe) -> StageOutput:
                 padding_free=cfg.packing,
                 seed=recipe.seed,
                 data_seed=recipe.seed,
-                save_strategy="no",
+                save_strategy="steps" if cfg.save_steps else "no",
+                save_steps=cfg.save_steps or 500,
+                save_total_limit=cfg.save_total_limit,
                 eval_strategy="no",
                 report_to="none",
                 disable_tqdm=True,
@@ -155,7 +216,7 @@ def train(recipe: Recipe) -> StageOutput:
                 trainer.remove_callback(PrinterCallback)  # progress goes to our bar
                 bar.update(task, total=trainer.state.max_steps or None)
                 started = time.time()
-                result = trainer.train()
+                result = trainer.train(resume_from_checkpoint=resume_from)
                 seconds = time.time() - started
             model.save_pretrained(out.path / "adapter", safe_serialization=True)
             tok.save_pretrained(out.path / "tokenizer")
@@ -163,7 +224,7 @@ def train(recipe: Recipe) -> StageOutput:
                 raise GongmuError("Training logged no loss; nothing was saved.")
             write_jsonl(out.path / "loss_curve.jsonl", curve)
             write_json(out.path / "base_model.json", model_fingerprint(recipe.model.path))
-            _rm_tree(out.path / ".trainer")
+            _rm_tree(checkpoints)
             steps = result.global_step
             per_step = cfg.batch_size * cfg.gradient_accumulation_steps
             epochs = cfg.epochs if cfg.max_steps < 0 else steps * per_step / max(len(rows), 1)
@@ -181,7 +242,9 @@ def train(recipe: Recipe) -> StageOutput:
                 "total_parameters": total,
                 "train_seconds": round(seconds, 2),
                 "non_pad_tokens_seen": int(trainer.state.num_input_tokens_seen),
-                "tokens_per_second": round(trainer.state.num_input_tokens_seen / max(seconds, 1e-9), 1),
+                "tokens_per_second": round(
+                    (trainer.state.num_input_tokens_seen - tokens_before) / max(seconds, 1e-9), 1),
+                "resumed_from": Path(resume_from).name if resume_from else None,
                 "peak_memory_mb": peak_memory_mb(),
             })
         run.log_stage(out)
@@ -236,6 +299,4 @@ def _compute_dtype(recipe: Recipe) -> str:
 
 
 def _rm_tree(path) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)

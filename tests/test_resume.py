@@ -1,0 +1,69 @@
+"""Resume is exact: N steps straight equal k steps, SIGKILL, and a resume to N."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from tests.conftest import write_recipe
+from toolkit.artifacts import read_jsonl
+from toolkit.corpus.pipeline import build_corpus
+from toolkit.recipe import load_recipe
+from toolkit.train.trainer import checkpoint_dir, train
+
+OVERRIDES = ["train.max_steps=40", "train.save_steps=5", "train.logging_steps=1",
+             "train.lora.dropout=0.1", "tracking.enabled=false"]
+
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path):
+    (tmp_path / "a").mkdir()
+    straight = load_recipe(write_recipe(tmp_path / "a", tiny_model, name="r"), OVERRIDES)
+    build_corpus(straight)
+    train(straight)
+
+    (tmp_path / "b").mkdir()
+    path = write_recipe(tmp_path / "b", tiny_model, name="r")
+    killed = load_recipe(path, OVERRIDES)
+    build_corpus(killed)
+    exe = Path(sys.executable).parent / "gongmu"
+    proc = subprocess.Popen([str(exe), "train", str(path), *OVERRIDES],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = checkpoint_dir(killed) / "checkpoint-10" / "trainer_state.json"
+    deadline = time.time() + 300
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert marker.exists(), "the run never reached its second checkpoint"
+    assert not killed.stage_dir("train").exists(), "the run finished before it was killed"
+
+    resumed = subprocess.run([str(exe), "train", str(path), *OVERRIDES, "--resume"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    a = load_file(straight.stage_dir("train") / "adapter" / "adapter_model.safetensors")
+    b = load_file(killed.stage_dir("train") / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6
+    curve_a = read_jsonl(straight.stage_dir("train") / "loss_curve.jsonl")
+    curve_b = read_jsonl(killed.stage_dir("train") / "loss_curve.jsonl")
+    assert [r["step"] for r in curve_a] == [r["step"] for r in curve_b] == list(range(1, 41))
+    assert max(abs(x["loss"] - y["loss"]) for x, y in zip(curve_a, curve_b)) <= 1e-6
+    assert not checkpoint_dir(killed).exists()  # cleaned up once the stage completed
+
+
+def test_resume_without_checkpoints_says_so(tiny_model, tmp_path):
+    import pytest
+
+    from toolkit.errors import GongmuError
+
+    recipe = load_recipe(write_recipe(tmp_path, tiny_model), ["tracking.enabled=false"])
+    build_corpus(recipe)
+    with pytest.raises(GongmuError, match="Nothing to resume"):
+        train(recipe, resume=True)
