@@ -79,6 +79,13 @@ def test_training_logs_params_metrics_and_artifacts_to_an_mlflow_server(mlflow_s
     losses = client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in losses] == [4, 8]
     assert run.data.metrics["steps"] == 8
+    assert 0 < run.data.metrics["mfu"] < 1 and run.data.metrics["peak_memory_mb"] > 0
+    from toolkit.artifacts import open_upstream
+
+    corpus_sha = open_upstream(recipe, "corpus").manifest_sha256
+    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert [i.dataset.digest for i in inputs] == [corpus_sha[:32]]
+    assert corpus_sha in inputs[0].dataset.source
     assert runs["corpus"].data.metrics["documents_kept"] == 30
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"manifest.json", "adapter"} <= names

@@ -6,6 +6,7 @@ curve while training), artifacts = the stage manifest (and the report, the adapt
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -57,6 +58,18 @@ class StageRun:
                 self.client.log_artifacts(self.run_id, str(path), artifact_path)
             else:
                 self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_dataset(self, name: str, sha256: str, source: str) -> None:
+        """Record the training data as the run's dataset input: the corpus manifest's
+        sha256 identifies exactly which corpus folder was trained on."""
+        if not self.client:
+            return
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        dataset = Dataset(name=name, digest=sha256[:32], source_type="local",
+                          source=json.dumps({"path": source, "manifest_sha256": sha256}))
+        self.client.log_inputs(self.run_id, datasets=[
+            DatasetInput(dataset, tags=[InputTag("mlflow.data.context", "training")])])
 
     def log_stage(self, out) -> None:
         """The stage's figures as metrics and its manifest as an artifact."""

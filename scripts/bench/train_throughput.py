@@ -1,7 +1,7 @@
 """Training throughput: padding-free packing vs. padded per-sample batches (TRL's default),
 and QLoRA vs. LoRA peak memory, on the same ~30M-parameter Llama and the same batches.
 
-The data is real: article-lookup examples built by gongmu's corpus stage from the
+The data is real: the examples gongmu's corpus stage builds (default tasks) from the
 statutes in ../shared/data/legalize-kr, so the length distribution is the corpus's own.
 Every variant runs the real `gongmu train` stage in its own process (peak memory is per
 process), for the same number of steps and samples; only the figures' ratios are meant
@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,24 +29,6 @@ VARIANTS = {
     "packed_qlora": ["train.packing=true", "train.group_by_length=false", "train.method=qlora",
                      "train.qlora.compute_dtype=float32"],
 }
-
-
-def matmul_peak_flops(n: int = 2048, reps: int = 10) -> float:
-    """Measured fp32 matmul FLOP/s of this device (the MFU denominator)."""
-    import torch
-
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    for _ in range(2):
-        a @ b
-    if device == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -73,7 +54,7 @@ def main() -> None:
     recipe = work / "bench.yaml"
     recipe.write_text(
         f"name: bench\noutput_dir: {work / 'runs'}\nseed: 0\n"
-        f"corpus:\n  sources:\n    - path: {docs}\n  tasks: [article]\n  eval_fraction: 0.05\n"
+        f"corpus:\n  sources:\n    - path: {docs}\n  eval_fraction: 0.05\n"
         f"model:\n  path: {work / 'model'}\n"
         f"train:\n  max_steps: {args.steps}\n  batch_size: {args.batch_size}\n  max_seq_len: 1024\n"
         f"  learning_rate: 1.0e-4\n  logging_steps: 5\n"
@@ -105,10 +86,10 @@ def main() -> None:
               f"peak {figures['peak_memory_mb']:8.1f} MB  ({figures['attn_implementation']})",
               flush=True)
 
+    from toolkit.train.throughput import matmul_peak_flops, model_flops_per_token
+
     peak = matmul_peak_flops()
-    # LoRA: forward (2N) + activation gradients (2N) per token; frozen weights get no
-    # weight-gradient matmuls. Attention FLOPs are left out (short sequences).
-    flops_per_token = 4 * model["parameters"]
+    flops_per_token = model_flops_per_token(model["parameters"])
     for name in VARIANTS:
         results[name]["mfu"] = round(results[name]["tokens_per_second"] * flops_per_token / peak, 4)
     results["matmul_peak_gflops"] = round(peak / 1e9, 1)

@@ -33,7 +33,7 @@ def build_corpus(recipe: Recipe) -> StageOutput:
             item.text = normalize_text(item.text)
             if len(item.text) < cfg.min_chars:
                 accounting.append({"source": item.source, "path": item.path, "id": item.id,
-                                   "status": "dropped",
+                                   "sha256": item.meta["sha256"], "status": "dropped",
                                    "reason": f"shorter than corpus.min_chars ({cfg.min_chars})"})
                 continue
             kept.append(item)
@@ -54,7 +54,8 @@ def build_corpus(recipe: Recipe) -> StageOutput:
             made += BUILDERS[task](doc, cfg.max_answer_chars)
         status = "kept" if made else "dropped"
         accounting.append({
-            "source": doc.source, "path": doc.path, "id": doc.id, "status": status,
+            "source": doc.source, "path": doc.path, "id": doc.id, "sha256": doc.meta["sha256"],
+            "status": status,
             "split": split[doc.id], "records": len(made),
             **({} if made else {"reason": "no instruction task applies to this document"}),
         })

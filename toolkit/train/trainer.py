@@ -26,6 +26,7 @@ from toolkit.errors import GongmuError
 from toolkit.recipe import Recipe, check_paths
 from toolkit.train.data import check_template_matches_serving, tokenize_records
 from toolkit.train.model import load_model, load_tokenizer, model_fingerprint
+from toolkit.train.throughput import matmul_peak_flops, model_flops_per_token
 
 
 def lora_config(recipe: Recipe):
@@ -218,6 +219,7 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
                 started = time.time()
                 result = trainer.train(resume_from_checkpoint=resume_from)
                 seconds = time.time() - started
+            peak = matmul_peak_flops()
             model.save_pretrained(out.path / "adapter", safe_serialization=True)
             tok.save_pretrained(out.path / "tokenizer")
             if not curve:
@@ -246,8 +248,12 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
                     (trainer.state.num_input_tokens_seen - tokens_before) / max(seconds, 1e-9), 1),
                 "resumed_from": Path(resume_from).name if resume_from else None,
                 "peak_memory_mb": peak_memory_mb(),
+                "matmul_peak_gflops": round(peak / 1e9, 1),
+                "mfu": round((trainer.state.num_input_tokens_seen - tokens_before)
+                             * model_flops_per_token(total) / max(seconds, 1e-9) / peak, 4),
             })
         run.log_stage(out)
+        run.log_dataset("corpus", corpus.manifest_sha256, str(corpus.path / "train.jsonl"))
         run.log_artifact(out.path / "adapter", "adapter")
     return out
 
