@@ -11,7 +11,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml scripts/setup/install_torch.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	scripts/setup/install_torch.sh $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install --no-compile -e '.[dev]'
 	touch $@
 
 quickstart: setup

@@ -11,14 +11,14 @@ if "$PY" -c "import torch" 2>/dev/null; then
 fi
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   # A GPU: PyPI's Linux wheel is the CUDA build.
-  "$PY" -m pip install "torch==$VERSION"
-elif "$PY" -m pip install --no-index --no-deps "torch==$VERSION" 2>/dev/null; then
+  "$PY" -m pip install --no-compile "torch==$VERSION"
+elif "$PY" -m pip install --no-compile --no-index --no-deps "torch==$VERSION" 2>/dev/null; then
   # A CPU wheel pip can already see (a find-links folder, as on our dev and CI machines);
   # now fetch torch's small dependencies from the index.
-  "$PY" -m pip install "torch==$VERSION"
+  "$PY" -m pip install --no-compile "torch==$VERSION"
 else
   # No GPU, no local wheel: PyTorch's CPU-only index.
-  "$PY" -m pip install "torch==$VERSION" --index-url https://download.pytorch.org/whl/cpu \
+  "$PY" -m pip install --no-compile "torch==$VERSION" --index-url https://download.pytorch.org/whl/cpu \
     --extra-index-url https://pypi.org/simple
 fi
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda' if torch.cuda.is_available() else 'cpu')"
