@@ -191,9 +191,59 @@ def train_command(
     recipe: Path = RECIPE,
     overrides: Optional[list[str]] = OVERRIDES,
     resume: bool = typer.Option(False, "--resume", help="Continue from the newest checkpoint."),
+    launcher: str = typer.Option("none", help="none (this process), torchrun or accelerate."),
+    nproc: int = typer.Option(0, help="Processes for torchrun (default: GPUs, or 2 on CPU)."),
+    accelerate_config: str = typer.Option(
+        "ddp", help="recipes/accelerate/<name>.yaml (ddp, zero2, zero3, zero3_offload, fsdp) or a path."),
 ) -> None:
     """Fine-tune (LoRA, DoRA, QLoRA) on the corpus stage's train split."""
-    run_stages(recipe, overrides, ["train"], resume=resume)
+    if launcher == "none":
+        run_stages(recipe, overrides, ["train"], resume=resume)
+        return
+    raise typer.Exit(launch_training(recipe, overrides or [], launcher, nproc,
+                                     accelerate_config, resume))
+
+
+def launch_training(recipe: Path, overrides: list[str], launcher: str, nproc: int,
+                    accelerate_config: str, resume: bool) -> int:
+    """Start a distributed training run: each process runs toolkit.train.launch."""
+    import subprocess
+
+    from toolkit.artifacts import open_upstream
+
+    loaded = load_recipe(recipe, overrides)  # fail fast, before starting N processes
+    check_paths(loaded, ["train"])
+    open_upstream(loaded, "corpus")
+    bin_dir = Path(sys.executable).parent
+    tail = ["-m", "toolkit.train.launch", str(recipe), *overrides, *(["--resume"] if resume else [])]
+    if launcher == "torchrun":
+        import torch
+
+        n = nproc or torch.cuda.device_count() or 2
+        cmd = [str(bin_dir / "torchrun"), "--nproc_per_node", str(n), "--master_port",
+               str(_free_port()), *tail]
+    elif launcher == "accelerate":
+        config = Path(accelerate_config)
+        if not config.is_file():
+            config = Path(__file__).resolve().parents[1] / "recipes" / "accelerate" / f"{accelerate_config}.yaml"
+        if not config.is_file():
+            raise GongmuError(
+                f"--accelerate-config {accelerate_config}: no such file, and no "
+                f"recipes/accelerate/{accelerate_config}.yaml.")
+        extra = ["--num_processes", str(nproc)] if nproc else []
+        cmd = [str(bin_dir / "accelerate"), "launch", "--config_file", str(config), *extra, *tail]
+    else:
+        raise GongmuError(f"--launcher {launcher}: use none, torchrun or accelerate.")
+    console.print(f"launching: {' '.join(cmd)}", markup=False, highlight=False, soft_wrap=True)
+    return subprocess.run(cmd).returncode
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @eval_app.command("recipe-stage", hidden=True)

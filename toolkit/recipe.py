@@ -139,6 +139,10 @@ class TrainSection(_Section):
         "position) for `gongmu train R --resume`; 0: no checkpoints.",
     )
     save_total_limit: int = Field(2, gt=0, description="Checkpoints kept on disk.")
+    deepspeed: Path | None = Field(
+        None, description="DeepSpeed JSON config (recipes/deepspeed/zero2.json, zero3.json, "
+        "zero3_offload.json); used under `gongmu train --launcher torchrun|accelerate`.",
+    )
     packing: bool = Field(
         True,
         description="Padding-free packing: each batch is one row of whole samples, positions "

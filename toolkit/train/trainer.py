@@ -5,7 +5,9 @@ Reads <run>/corpus/train.jsonl, writes <run>/train/{adapter/, tokenizer/, loss_c
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -145,9 +147,9 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
         raise GongmuError(f"{corpus.path / 'train.jsonl'} gives no trainable sequences.")
     resume_from = last_checkpoint(recipe, corpus) if resume else None
     checkpoints = checkpoint_dir(recipe)
-    if not resume and checkpoints.exists():
+    if not resume and checkpoints.exists() and is_main_process():
         shutil.rmtree(checkpoints)  # a fresh run: stale checkpoints must not be resumed later
-    if cfg.save_steps:
+    if cfg.save_steps and is_main_process():
         checkpoints.mkdir(parents=True, exist_ok=True)
         (checkpoints / "gongmu_run.json").write_text(json.dumps(_run_stamp(recipe, corpus)))
     attn = training_attention(recipe)
@@ -173,68 +175,83 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
         state = json.loads((Path(resume_from) / "trainer_state.json").read_text())
         curve += [_curve_row(h) for h in state["log_history"] if "loss" in h]
         tokens_before = int(state.get("num_input_tokens_seen") or 0)
-    with tracking.stage_run(recipe, "train") as run:
-        with stage_folder(recipe, "train", [corpus]) as out:
-            args = SFTConfig(
-                output_dir=str(checkpoints),
-                per_device_train_batch_size=cfg.batch_size,
-                gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-                learning_rate=cfg.learning_rate,
-                num_train_epochs=cfg.epochs,
-                max_steps=cfg.max_steps,
-                lr_scheduler_type=cfg.lr_scheduler,
-                warmup_steps=cfg.warmup_ratio,
-                weight_decay=cfg.weight_decay,
-                logging_steps=cfg.logging_steps,
-                # Sequences are already cut to max_seq_len; padding-free rows are longer.
-                max_length=None if cfg.packing else cfg.max_seq_len,
-                padding_free=cfg.packing,
-                seed=recipe.seed,
-                data_seed=recipe.seed,
-                save_strategy="steps" if cfg.save_steps else "no",
-                save_steps=cfg.save_steps or 500,
-                save_total_limit=cfg.save_total_limit,
-                eval_strategy="no",
-                report_to="none",
-                disable_tqdm=True,
-                use_cpu=not torch.cuda.is_available(),
-                bf16=_compute_dtype(recipe) == "bfloat16" and torch.cuda.is_available(),
-                fp16=_compute_dtype(recipe) == "float16" and torch.cuda.is_available(),
-                dataloader_num_workers=0,
-                gradient_checkpointing=cfg.gradient_checkpointing,
-                train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
-                include_num_input_tokens_seen="non_padding",
+    main = is_main_process()
+    with tracking.stage_run(recipe, "train") if main else contextlib.nullcontext(
+            tracking.StageRun()) as run:
+        args = SFTConfig(
+            output_dir=str(checkpoints),
+            per_device_train_batch_size=cfg.batch_size,
+            gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+            learning_rate=cfg.learning_rate,
+            num_train_epochs=cfg.epochs,
+            max_steps=cfg.max_steps,
+            lr_scheduler_type=cfg.lr_scheduler,
+            warmup_steps=cfg.warmup_ratio,
+            weight_decay=cfg.weight_decay,
+            logging_steps=cfg.logging_steps,
+            # Sequences are already cut to max_seq_len; padding-free rows are longer.
+            max_length=None if cfg.packing else cfg.max_seq_len,
+            padding_free=cfg.packing,
+            seed=recipe.seed,
+            data_seed=recipe.seed,
+            save_strategy="steps" if cfg.save_steps else "no",
+            save_steps=cfg.save_steps or 500,
+            save_total_limit=cfg.save_total_limit,
+            eval_strategy="no",
+            report_to="none",
+            disable_tqdm=True,
+            use_cpu=not torch.cuda.is_available(),
+            bf16=_compute_dtype(recipe) == "bfloat16" and torch.cuda.is_available(),
+            fp16=_compute_dtype(recipe) == "float16" and torch.cuda.is_available(),
+            dataloader_num_workers=0,
+            gradient_checkpointing=cfg.gradient_checkpointing,
+            train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+            include_num_input_tokens_seen="non_padding",
+            deepspeed=str(cfg.deepspeed) if cfg.deepspeed else None,
+        )
+        with progress() as bar:
+            task = bar.add_task("train", total=None, info="")
+            trainer = SFTTrainer(
+                model=model,
+                args=args,
+                train_dataset=Dataset.from_list(rows),
+                processing_class=tok,
+                callbacks=[_callback(run, curve, bar, task)],
             )
-            with progress() as bar:
-                task = bar.add_task("train", total=None, info="")
-                trainer = SFTTrainer(
-                    model=model,
-                    args=args,
-                    train_dataset=Dataset.from_list(rows),
-                    processing_class=tok,
-                    callbacks=[_callback(run, curve, bar, task)],
-                )
-                trainer.remove_callback(PrinterCallback)  # progress goes to our bar
-                bar.update(task, total=trainer.state.max_steps or None)
-                started = time.time()
-                result = trainer.train(resume_from_checkpoint=resume_from)
-                seconds = time.time() - started
-            peak = matmul_peak_flops()
-            model.save_pretrained(out.path / "adapter", safe_serialization=True)
+            trainer.remove_callback(PrinterCallback)  # progress goes to our bar
+            bar.update(task, total=trainer.state.max_steps or None)
+            started = time.time()
+            result = trainer.train(resume_from_checkpoint=resume_from)
+            seconds = time.time() - started
+        # Every rank takes part: under ZeRO-3 the weights are gathered from all of them
+        # (saving the bare model there would write an empty adapter).
+        final = checkpoints / "final-adapter"
+        trainer.save_model(str(final))
+        rank0_sum = trainable_abs_sum(model)
+        if not main:
+            return None
+        if not curve:
+            raise GongmuError("Training logged no loss; nothing was saved.")
+        peak = matmul_peak_flops()
+        with stage_folder(recipe, "train", [corpus]) as out:
+            (out.path / "adapter").mkdir()
+            for name in ("adapter_model.safetensors", "adapter_config.json"):
+                shutil.copy2(final / name, out.path / "adapter" / name)
             tok.save_pretrained(out.path / "tokenizer")
-            if not curve:
-                raise GongmuError("Training logged no loss; nothing was saved.")
             write_jsonl(out.path / "loss_curve.jsonl", curve)
             write_json(out.path / "base_model.json", model_fingerprint(recipe.model.path))
-            _rm_tree(checkpoints)
             steps = result.global_step
-            per_step = cfg.batch_size * cfg.gradient_accumulation_steps
+            world = int(os.environ.get("WORLD_SIZE", "1"))
+            per_step = cfg.batch_size * cfg.gradient_accumulation_steps * world
             epochs = cfg.epochs if cfg.max_steps < 0 else steps * per_step / max(len(rows), 1)
+            tokens = trainer.state.num_input_tokens_seen - tokens_before
             out.figures.update({
                 **{f"data_{k}": v for k, v in counts.items()},
                 "template_checked_records": checked,
                 "steps": steps,
                 "epochs": round(float(epochs), 3),
+                "processes": world,
+                "deepspeed": cfg.deepspeed.name if cfg.deepspeed else None,
                 "loss_first": curve[0]["loss"],
                 "loss_last": curve[-1]["loss"],
                 "train_loss_mean": float(result.training_loss),
@@ -242,20 +259,40 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
                 "attn_implementation": attn,
                 "trainable_parameters": trainable,
                 "total_parameters": total,
+                "adapter_abs_sum": rank0_sum,
                 "train_seconds": round(seconds, 2),
                 "non_pad_tokens_seen": int(trainer.state.num_input_tokens_seen),
-                "tokens_per_second": round(
-                    (trainer.state.num_input_tokens_seen - tokens_before) / max(seconds, 1e-9), 1),
+                "tokens_per_second": round(tokens / max(seconds, 1e-9), 1),
                 "resumed_from": Path(resume_from).name if resume_from else None,
                 "peak_memory_mb": peak_memory_mb(),
                 "matmul_peak_gflops": round(peak / 1e9, 1),
-                "mfu": round((trainer.state.num_input_tokens_seen - tokens_before)
-                             * model_flops_per_token(total) / max(seconds, 1e-9) / peak, 4),
+                "mfu": round(tokens * model_flops_per_token(total) / max(seconds, 1e-9)
+                             / (peak * world), 4),
             })
+        _rm_tree(checkpoints)
         run.log_stage(out)
         run.log_dataset("corpus", corpus.manifest_sha256, str(corpus.path / "train.jsonl"))
         run.log_artifact(out.path / "adapter", "adapter")
     return out
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def trainable_abs_sum(model) -> float:
+    """Sum of |w| over the trained weights as this process sees them whole (gathered
+    under ZeRO-3; a collective call there). Compared with the saved adapter, it shows
+    the file holds the weights that were trained, not an empty or partial copy."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    if is_deepspeed_zero3_enabled():
+        import deepspeed
+
+        with deepspeed.zero.GatheredParameters(params):
+            return float(sum(p.detach().float().abs().sum() for p in params))
+    return float(sum(p.detach().float().abs().sum() for p in params))
 
 
 def refuse_overlap(train_records: list[dict], eval_records: list[dict], where) -> None:
