@@ -129,9 +129,24 @@ def test_schema_describes_every_section_for_editors():
     assert schema["additionalProperties"] is False
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "recipes").rglob("*.yaml")), ids=lambda p: p.name)
+GONGMU_RECIPES = sorted(p for p in (REPO / "recipes").rglob("*.yaml") if "accelerate" not in p.parts)
+
+
+@pytest.mark.parametrize("path", GONGMU_RECIPES, ids=lambda p: str(p.relative_to(REPO / "recipes")))
 def test_every_recipe_in_the_repository_loads(path):
     load_recipe(path)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "recipes" / "accelerate").glob("*.yaml")), ids=lambda p: p.name)
+def test_accelerate_launch_configs_are_complete(path):
+    import yaml
+
+    config = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert config["distributed_type"] in {"MULTI_GPU", "DEEPSPEED", "FSDP"}
+    assert config["num_processes"] >= 1 and config["num_machines"] >= 1
+    ds = (config.get("deepspeed_config") or {}).get("deepspeed_config_file")
+    if config["distributed_type"] == "DEEPSPEED":
+        assert ds and json.loads((REPO / ds).read_text())["zero_optimization"]["stage"] in (2, 3)
 
 
 def test_cli_usage_errors_exit_2_with_a_message_not_a_traceback():
