@@ -5,7 +5,6 @@ signatures verify."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -98,7 +97,6 @@ def test_qlora_merge_base_dequantized_matches_the_4bit_adapter_model(tiny, tmp_p
 
 
 def test_verification_fails_on_a_flipped_weight_and_on_a_dropped_chat_template(tiny, tmp_path):
-    from toolkit.export.merge import merge_adapter
     from toolkit.export.verify import verify_export
 
     model_dir = tiny["llama"]
@@ -166,7 +164,7 @@ def test_vllm_adapter_serving_refuses_modules_to_save_and_dora(tiny, tmp_path):
     assert adapter_serving(json.loads((plain / "adapter_config.json").read_text())) == (True, "")
     script = vllm_adapter_script("q", tiny["llama"], rank=12, max_model_len=1024)
     assert "--enable-lora" in script and "--max-lora-rank 16" in script
-    assert f'q="$HERE/adapter"' in script
+    assert 'q="$HERE/adapter"' in script
 
 
 def test_signed_export_verifies_and_a_changed_manifest_does_not(tmp_path):

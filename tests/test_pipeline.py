@@ -11,12 +11,11 @@ import subprocess
 import sys
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
-from tests.conftest import REPO, gongmu
+from tests.conftest import gongmu
 from toolkit.artifacts import read_json, read_jsonl, verify_folder
-from toolkit.recipe import STAGES, ModelSection, load_recipe
+from toolkit.recipe import STAGES, load_recipe
 
 
 def test_every_stage_folder_has_a_manifest_that_verifies(pipeline_run):
@@ -232,3 +231,24 @@ def test_export_bundles_shards_serving_scripts_adapter_gguf_and_a_model_card(pip
     assert f"{results['models']['tuned']['scores']['chrf']:.4f}" in card
     lineage = read_json(folder / "manifest.json")["lineage"]
     assert set(lineage) == {"corpus", "train", "eval"}
+
+
+def test_export_with_a_signing_key_writes_a_signature_that_verifies(pipeline_run, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    recipe, run_dir = _copy_run(pipeline_run, tmp_path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "pub.pem").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    proc = gongmu("export", str(recipe), f"export.signing_key={tmp_path / 'key.pem'}", "export.gguf=[]")
+    assert proc.returncode == 0, proc.stderr
+    assert (run_dir / "export" / "manifest.sig").is_file()
+    verify = ["export", "verify", str(run_dir / "export"), "--signature", "--public-key",
+              str(tmp_path / "pub.pem")]
+    assert gongmu(*verify).returncode == 0
+    (run_dir / "export" / "serve.sh").write_text("#!/bin/sh\necho changed\n")
+    proc = gongmu(*verify)
+    assert proc.returncode == 1 and "serve.sh does not match its sha256" in proc.stderr

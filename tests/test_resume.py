@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file
 
 from tests.conftest import write_recipe

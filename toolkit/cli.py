@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 import click
 import typer
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
@@ -157,7 +158,8 @@ def recipe_validate(
         if name not in STAGES:
             raise GongmuError(f"Unknown stage '{name}': use one of {', '.join(STAGES)}.")
     check_paths(loaded, stage or STAGES)
-    console.print(f"[green]ok[/] {recipe}: valid (recipe hash {loaded.hash()[:16]})")
+    console.print(f"[green]ok[/] {escape(str(recipe))}: valid (recipe hash {loaded.hash()[:16]})",
+                  highlight=False, soft_wrap=True)
 
 
 @recipe_app.command("show")
@@ -277,10 +279,11 @@ def export_verify(
         problems += verify_signature(folder, public_key)
     if problems:
         for problem in problems:
-            console.print(f"[red]FAIL[/] {problem}", markup=True, highlight=False)
+            console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     signed = " and the manifest's signature verifies" if signature else ""
-    console.print(f"[green]ok[/] {folder}: every file matches its sha256 in the manifest{signed}")
+    console.print(f"[green]ok[/] {escape(str(folder))}: every file matches its sha256 in the manifest{signed}",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command("report")

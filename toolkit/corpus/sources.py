@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator
 
 import yaml

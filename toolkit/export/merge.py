@@ -106,8 +106,7 @@ def export(recipe: Recipe) -> StageOutput:
     if cfg.signing_key is not None:
         from toolkit.export.signing import sign_manifest
 
-        def seal(folder):
-            sign_manifest(folder, cfg.signing_key)
+        seal = lambda folder: sign_manifest(folder, cfg.signing_key)  # noqa: E731
 
     ups = [corpus, trained] + ([evaluated] if evaluated else [])
     with tracking.stage_run(recipe, "export") as run:
