@@ -71,3 +71,17 @@ def gongmu(*args: str, cwd: Path | None = None, check: bool = False) -> subproce
     if check and proc.returncode != 0:
         raise AssertionError(f"gongmu {' '.join(args)} failed:\n{proc.stderr}")
     return proc
+
+
+def ec_key_pair(folder: Path) -> tuple[Path, Path]:
+    """A fresh P-256 private key and its public key as PEM files in `folder`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private, public = folder / "key.pem", folder / "pub.pem"
+    private.write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    public.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return private, public

@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tests.conftest import DOCS, gongmu
+from tests.conftest import DOCS, ec_key_pair, gongmu
 from toolkit.recipe import ExportSection, ModelSection, QloraSection
 from toolkit.train.model import build_tiny_model, load_model, load_tokenizer
 
@@ -168,18 +168,11 @@ def test_vllm_adapter_serving_refuses_modules_to_save_and_dora(tiny, tmp_path):
 
 
 def test_signed_export_verifies_and_a_changed_manifest_does_not(tmp_path):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     from toolkit.artifacts import stage_folder
     from toolkit.export.signing import sign_manifest
     from toolkit.recipe import load_recipe
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    (tmp_path / "pub.pem").write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    ec_key_pair(tmp_path)
     (tmp_path / "r.yaml").write_text("name: r\n", encoding="utf-8")
     recipe = load_recipe(tmp_path / "r.yaml")
     with stage_folder(recipe, "export", seal=lambda f: sign_manifest(f, tmp_path / "key.pem")) as out:

@@ -13,7 +13,7 @@ import sys
 import pytest
 from safetensors.torch import load_file
 
-from tests.conftest import gongmu
+from tests.conftest import ec_key_pair, gongmu
 from toolkit.artifacts import read_json, read_jsonl, verify_folder
 from toolkit.recipe import STAGES, load_recipe
 
@@ -234,15 +234,8 @@ def test_export_bundles_shards_serving_scripts_adapter_gguf_and_a_model_card(pip
 
 
 def test_export_with_a_signing_key_writes_a_signature_that_verifies(pipeline_run, tmp_path):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     recipe, run_dir = _copy_run(pipeline_run, tmp_path)
-    key = ec.generate_private_key(ec.SECP256R1())
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    (tmp_path / "pub.pem").write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    ec_key_pair(tmp_path)
     proc = gongmu("export", str(recipe), f"export.signing_key={tmp_path / 'key.pem'}", "export.gguf=[]")
     assert proc.returncode == 0, proc.stderr
     assert (run_dir / "export" / "manifest.sig").is_file()

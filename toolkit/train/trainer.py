@@ -269,7 +269,7 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
                 "mfu": round(tokens * model_flops_per_token(total) / max(seconds, 1e-9)
                              / (peak * world), 4),
             })
-        _rm_tree(checkpoints)
+        shutil.rmtree(checkpoints, ignore_errors=True)
         run.log_stage(out)
         run.log_dataset("corpus", corpus.manifest_sha256, str(corpus.path / "train.jsonl"))
         run.log_artifact(out.path / "adapter", "adapter")
@@ -341,5 +341,3 @@ def _compute_dtype(recipe: Recipe) -> str:
     return recipe.train.qlora.compute_dtype if recipe.train.method == "qlora" else recipe.model.dtype
 
 
-def _rm_tree(path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
