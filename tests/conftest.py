@@ -15,6 +15,8 @@ import toolkit  # noqa: F401  (sets the offline environment first)
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "recipes" / "quickstart" / "documents"
 QUICKSTART = REPO / "recipes" / "quickstart.yaml"
+# The real Korean public text beside the repository (../shared/data, see its README).
+SHARED_DATA = Path(os.environ.get("GONGMU_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")

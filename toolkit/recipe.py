@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from toolkit.errors import RecipeError
 
@@ -35,35 +35,215 @@ class _Section(BaseModel):
 # --------------------------------------------------------------------------- schema
 
 
+SourceType = Literal["documents", "statutes", "rulings", "ordinances", "text", "jsonl", "hwpx", "pdf"]
+
+# The glob each source type reads when the recipe names none.
+DEFAULT_GLOBS = {
+    "documents": "*.md", "statutes": "**/*.md", "rulings": "**/*.md", "ordinances": "*.md",
+    "text": "**/*.txt", "jsonl": "**/*.jsonl", "hwpx": "**/*.hwpx", "pdf": "**/*.pdf",
+}
+# The quality profile each source type gets when the recipe names none: legal text is
+# trusted and never goes through web-quality filters.
+DEFAULT_PROFILES = {
+    "documents": "document", "statutes": "legal", "rulings": "legal", "ordinances": "legal",
+    "text": "document", "jsonl": "document", "hwpx": "document", "pdf": "document",
+}
+
+
 class CorpusSource(_Section):
     """One input of the corpus stage."""
 
-    type: Literal["documents"] = Field(
+    type: SourceType = Field(
         "documents",
-        description="documents: a folder of .md/.txt files with YAML front matter "
-        "(제목, 문서종류, 담당부서, 작성일).",
+        description="documents: .md/.txt with YAML front matter (제목, 문서종류, 담당부서); "
+        "statutes: a legalize-kr checkout (<법령명>/<구분>.md); rulings: precedent-kr rulings; "
+        "ordinances: ordinance-kr files; text: plain .md/.txt; jsonl: one record per line "
+        "(see field_map); hwpx: 한글 HWPX files; pdf: PDF text layers.",
     )
-    path: Path = Field(description="Folder holding the documents.")
-    glob: str = Field("*.md", description="Which files in `path` to read.")
+    path: Path = Field(description="Folder holding the files.")
+    glob: str | None = Field(None, description="Which files under `path` to read; default by type.")
     name: str | None = Field(None, description="Source name in counts; default: folder name.")
+    profile: str | None = Field(
+        None, description="Quality profile (a key of corpus.profiles); default: legal for "
+        "statutes/rulings/ordinances, document otherwise.",
+    )
+    field_map: dict[str, str] = Field(
+        default_factory=lambda: {"text": "text"},
+        description="jsonl only: our field -> the file's key. `text` is required; `id`, "
+        "`title` and any other entries are copied into the document's metadata.",
+    )
+    license: str | None = Field(None, description="Licence of the source, for the data card.")
+    origin: str | None = Field(
+        None, description="Where the source comes from (repository and commit), for the data card."
+    )
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.path.name
+
+    @property
+    def file_glob(self) -> str:
+        return self.glob or DEFAULT_GLOBS[self.type]
+
+    @property
+    def profile_name(self) -> str:
+        return self.profile or DEFAULT_PROFILES[self.type]
 
 
-TaskName = Literal["title", "doc_type", "department", "article"]
+class QualityProfile(_Section):
+    """What cleaning and filtering a source gets."""
+
+    min_chars: int = Field(50, ge=0, description="Documents with fewer characters are dropped.")
+    max_chars: int = Field(2_000_000, gt=0, description="Longer documents are dropped.")
+    min_hangul_ratio: float = Field(
+        0.3, ge=0, le=1, description="Share of Hangul among letters below which a document is dropped."
+    )
+    strip_amendment_notes: bool = Field(
+        False, description="Remove notes such as <개정 2022.1.11> and [본조신설 2020.1.1]."
+    )
+    redact_pii: bool = Field(True, description="Replace personal data with typed placeholders.")
+    web_filters: bool = Field(
+        False, description="Also apply datatrove's Gopher repetition filter (for untrusted web "
+        "text only: it rejects real statutes).",
+    )
+
+
+# Built-in profiles; a recipe's `corpus.profiles.<name>` changes only the keys it names.
+BUILTIN_PROFILES = {
+    "legal": {"min_chars": 100, "min_hangul_ratio": 0.5, "strip_amendment_notes": True},
+    "document": {},
+    "web": {"min_chars": 200, "min_hangul_ratio": 0.5, "web_filters": True},
+}
+
+
+def _default_profiles() -> dict[str, QualityProfile]:
+    return {name: QualityProfile(**keys) for name, keys in BUILTIN_PROFILES.items()}
+
+
+class SlurmSection(_Section):
+    partition: str | None = None
+    time: str = "04:00:00"
+    cpus_per_task: int = Field(4, gt=0)
+    mem_per_cpu_gb: int = Field(4, gt=0)
+    tasks: int = Field(16, gt=0, description="Shards of the read/clean/redact step.")
+    sbatch_args: dict[str, str] = Field(default_factory=dict)
+
+
+class RaySection(_Section):
+    address: str | None = Field(None, description="Ray cluster address; default: start or join a local one.")
+    tasks: int = Field(16, gt=0, description="Shards of the read/clean/redact step.")
+    cpus_per_task: int = Field(1, gt=0)
+
+
+class MinhashSection(_Section):
+    enabled: bool = True
+    shingle_chars: int = Field(
+        5, ge=2, description="Shingles are runs of this many Hangul/Latin/digit characters, "
+        "spaces and punctuation removed (Korean spacing varies, and particles attach to words).",
+    )
+    num_buckets: int = Field(14, gt=0, description="LSH bands.")
+    hashes_per_bucket: int = Field(8, gt=0, description="Rows per band.")
+    seed: int = 1
+
+
+class DedupSection(_Section):
+    exact: bool = Field(True, description="Drop documents whose normalised text hash repeats.")
+    minhash: MinhashSection = Field(default_factory=MinhashSection)
+    instructions: bool = Field(
+        True, description="Deduplicate the synthesised instructions too (exact + MinHash)."
+    )
+
+
+class DecontaminationSection(_Section):
+    ngram: int = Field(13, gt=0, description="n of the word n-grams compared.")
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="A training example is dropped when this share of its "
+        "n-grams (or of the eval item's) appears in one eval item.",
+    )
+    suites: list[Path] = Field(
+        default_factory=list, description="Eval suite folders (evals/<suite>) whose items "
+        "training examples must not overlap; the corpus's own test split always counts.",
+    )
+
+
+class TeacherSection(_Section):
+    base_url: str = Field(description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")
+    model: str
+    max_calls: int = Field(1000, ge=0)
+    temperature: float = 0.0
+    tasks: list[str] = Field(default_factory=lambda: ["explain"])
+    timeout_s: float = 60.0
+
+
+TaskName = Literal[
+    "title", "doc_type", "department", "article",
+    "lookup", "explain", "summarise", "route", "draft", "refuse",
+]
 
 
 class CorpusSection(_Section):
     sources: list[CorpusSource] = Field(default_factory=list)
+    executor: Literal["local", "slurm", "ray"] = Field(
+        "local", description="local: in-process with `workers` processes; slurm / ray: the "
+        "same datatrove pipeline on a cluster.",
+    )
+    workers: int = Field(2, gt=0, description="Local processes for the read/clean/redact step.")
+    slurm: SlurmSection = Field(default_factory=SlurmSection)
+    ray: RaySection = Field(default_factory=RaySection)
+    profiles: dict[str, QualityProfile] = Field(default_factory=_default_profiles)
     tasks: list[TaskName] = Field(
         default_factory=lambda: ["title", "doc_type", "department", "article"],
         description="Instruction families built from each document.",
     )
-    eval_fraction: float = Field(
-        0.25, gt=0, lt=1, description="Share of documents held out for evaluation."
+    validation_fraction: float = Field(
+        0.0, ge=0, lt=1, description="Share of documents held out for validation."
     )
-    min_chars: int = Field(50, ge=0, description="Documents with a shorter body are dropped.")
+    test_fraction: float = Field(
+        0.25, gt=0, lt=1, description="Share of documents held out for testing (eval)."
+    )
     max_answer_chars: int = Field(
         400, gt=0, description="Longer answers (article texts) are cut at a sentence end."
     )
+    max_source_chars: int = Field(
+        2000, gt=0, description="Longest source passage put into a prompt (ruling texts)."
+    )
+    max_per_doc: int = Field(8, gt=0, description="Most examples of one family per document.")
+    dedup: DedupSection = Field(default_factory=DedupSection)
+    decontamination: DecontaminationSection = Field(default_factory=DecontaminationSection)
+    views: list[Literal["alpaca", "sharegpt"]] = Field(
+        default_factory=list, description="Also write train/validation/test in these layouts."
+    )
+    teacher: TeacherSection | None = Field(
+        None, description="Optional LLM behind an OpenAI-compatible endpoint that rewrites "
+        "answers of the named tasks (cached, capped). Off by default.",
+    )
+    card: Path | None = Field(
+        None, description="Also write the data card here (e.g. data_cards/<corpus>.md)."
+    )
+    license: str | None = Field(None, description="Licence of the built corpus, for the data card.")
+
+    @field_validator("profiles", mode="before")
+    @classmethod
+    def _over_builtin_profiles(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, Any] = {k: dict(v) for k, v in BUILTIN_PROFILES.items()}
+        for name, keys in value.items():
+            if isinstance(keys, dict) and name in merged:
+                merged[name] = {**merged[name], **keys}
+            else:
+                merged[name] = keys
+        return merged
+
+    @model_validator(mode="after")
+    def _sources_name_known_profiles(self) -> "CorpusSection":
+        for i, src in enumerate(self.sources):
+            if src.profile_name not in self.profiles:
+                raise ValueError(
+                    f"sources[{i}].profile '{src.profile_name}' is not one of "
+                    f"{', '.join(sorted(self.profiles))} (corpus.profiles)"
+                )
+        return self
 
 
 class ModelSection(_Section):

@@ -1,96 +1,494 @@
-"""The corpus stage: sources -> clean -> instruction examples -> split -> JSONL.
+"""The corpus stage.
 
-Every input file ends in `accounting.jsonl` as kept, dropped (with a reason) or
-quarantined (with a reason), and the manifest's counts add up.
+1. datatrove pipeline, sharded over `corpus.workers` processes (or Slurm / Ray tasks):
+   read sources → clean (NFC, full-width fold, amendment notes) → profile filters →
+   PII redaction → write documents + MinHash signatures.
+2. datatrove MinHash buckets and clusters.
+3. In one process (`finish_corpus`): exact and near-duplicate documents dropped, split
+   by document into train/validation/test, instruction synthesis, instruction-level
+   dedup, 13-gram decontamination against the test split and eval suites, outputs,
+   accounting and the data card.
+
+Every input ends in `accounting.jsonl` as kept, dropped (with the step and reason) or
+quarantined (with the reason); `check_accounting` proves the counts add up per source.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
 
 from toolkit import tracking
 from toolkit.artifacts import StageOutput, stage_folder, write_jsonl
-from toolkit.corpus.clean import normalize_text
-from toolkit.corpus.sources import Quarantined, documents
-from toolkit.corpus.split import split_documents
-from toolkit.corpus.synth import BUILDERS
+from toolkit.console import console
 from toolkit.errors import DataError
 from toolkit.recipe import Recipe, check_paths
 
+WORK = ".corpus-work"
+SOURCE_TYPES = {"statutes": "statute", "rulings": "ruling", "ordinances": "ordinance",
+                "documents": "documents"}
 
-def build_corpus(recipe: Recipe) -> StageOutput:
-    """Build the instruction corpus of `recipe` into <run>/corpus/."""
+
+def build_corpus(recipe: Recipe) -> StageOutput | None:
+    """Build the instruction corpus of `recipe` into <run>/corpus/. On Slurm/Ray the
+    stages are submitted and the folder appears when the last job ends (returns None)."""
     check_paths(recipe, ["corpus"])
+    _check_suites(recipe)
+    work = recipe.run_dir / WORK
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    started = time.time()
+    executors = _executors(recipe, work)
+    if recipe.corpus.executor != "local":
+        executors[-1].run()
+        console.print(f"Submitted the corpus pipeline ({recipe.corpus.executor}); logs in {work}/logs.")
+        return None
+    with _datatrove_log(work / "logs" / "datatrove.log"):
+        for ex in executors[:-1]:
+            ex.run()
+    (work / "phases.json").write_text(json.dumps({"datatrove": round(time.time() - started, 2)}))
+    return finish_corpus(recipe, work, started)
+
+
+@contextlib.contextmanager
+def _datatrove_log(path: Path):
+    """datatrove's workers log every task to stderr; send that (and their per-step stats
+    tables) to a file in the work folder instead. The workers inherit the descriptor."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _check_suites(recipe: Recipe) -> None:
+    for i, suite in enumerate(recipe.corpus.decontamination.suites):
+        if not (suite / "suite.yaml").is_file():
+            from toolkit.errors import RecipeError
+
+            raise RecipeError(
+                f"{recipe.where('corpus', 'decontamination', 'suites', i)}: "
+                f"corpus.decontamination.suites[{i}] {suite} has no suite.yaml."
+            )
+
+
+def _executors(recipe: Recipe, work: Path) -> list:
+    """The datatrove executors of steps 1 and 2, and (last) the one that finishes."""
+    from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets, MinhashDedupCluster
+    from datatrove.pipeline.writers import JsonlWriter
+
+    from toolkit.corpus import steps
+
     cfg = recipe.corpus
-    accounting: list[dict] = []
-    kept = []
-    for source in cfg.sources:
-        for item in documents(source):
-            if isinstance(item, Quarantined):
-                accounting.append({"source": item.source, "path": item.path,
-                                   "status": "quarantined", "reason": item.reason})
-                continue
-            item.text = normalize_text(item.text)
-            if len(item.text) < cfg.min_chars:
-                accounting.append({"source": item.source, "path": item.path, "id": item.id,
-                                   "sha256": item.meta["sha256"], "status": "dropped",
-                                   "reason": f"shorter than corpus.min_chars ({cfg.min_chars})"})
-                continue
-            kept.append(item)
-    if not kept:
+    w = str(work)
+    mh = steps.minhash_config(cfg)
+    first = [
+        steps.ReadSources(cfg.sources, w),
+        steps.CleanKoreanText(cfg),
+        steps.FilterByProfile(cfg, w),
+        steps.RedactPII(cfg),
+        JsonlWriter(f"{w}/documents", output_filename="${rank}.jsonl", compression=None),
+    ]
+    if cfg.dedup.minhash.enabled:
+        first.append(steps.KoreanMinhashSignature(f"{w}/minhash/signatures", cfg))
+    buckets = [MinhashDedupBuckets(f"{w}/minhash/signatures", f"{w}/minhash/buckets", config=mh)]
+    cluster = [MinhashDedupCluster(f"{w}/minhash/buckets", f"{w}/minhash/clusters", config=mh,
+                                   save_cluster_id=True)]
+    finish = [_FinishCorpus(recipe, w)]
+    n_buckets = mh.num_buckets
+    if cfg.executor == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        tasks = cfg.workers
+
+        def local(pipeline, n, name, depends=None):
+            # One worker runs in this process (no forkserver start-up for small corpora).
+            return LocalPipelineExecutor(pipeline, tasks=n, workers=min(cfg.workers, n),
+                                         logging_dir=f"{w}/logs/{name}", depends=depends,
+                                         skip_completed=False)
+
+        a = local(first, tasks, "documents")
+        plan = [a]
+        if cfg.dedup.minhash.enabled:
+            b = local(buckets, n_buckets, "buckets", a)
+            c = local(cluster, 1, "clusters", b)
+            plan = [c]
+        return plan + [None]
+    if cfg.executor == "slurm":
+        from datatrove.executor import SlurmPipelineExecutor
+
+        s = cfg.slurm
+
+        def slurm(pipeline, n, name, depends=None):
+            return SlurmPipelineExecutor(
+                pipeline, tasks=n, time=s.time, partition=s.partition,
+                cpus_per_task=s.cpus_per_task, mem_per_cpu_gb=s.mem_per_cpu_gb,
+                job_name=f"gongmu-corpus-{name}", logging_dir=f"{w}/logs/{name}",
+                sbatch_args=dict(s.sbatch_args), depends=depends, skip_completed=False)
+
+        a = slurm(first, s.tasks, "documents")
+        b = slurm(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
+        c = slurm(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
+        return [slurm(finish, 1, "finish", c)]
+    from datatrove.executor import RayPipelineExecutor
+
+    r = cfg.ray
+
+    def ray(pipeline, n, name, depends=None):
+        return RayPipelineExecutor(pipeline, tasks=n, cpus_per_task=r.cpus_per_task,
+                                   logging_dir=f"{w}/logs/{name}", depends=depends,
+                                   skip_completed=False)
+
+    if r.address:
+        import ray as ray_lib
+
+        ray_lib.init(address=r.address, ignore_reinit_error=True)
+    a = ray(first, r.tasks, "documents")
+    b = ray(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
+    c = ray(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
+    return [ray(finish, 1, "finish", c)]
+
+
+class _FinishCorpus:
+    """The last pipeline step on a cluster: runs `finish_corpus` once (world size 1)."""
+
+    def __init__(self, recipe: Recipe, work: str):
+        self.recipe, self.work = recipe, work
+
+    def __call__(self, data=None, rank: int = 0, world_size: int = 1):
+        finish_corpus(self.recipe, Path(self.work), time.time())
+        return iter(())
+
+
+# --------------------------------------------------------------------------- finish
+
+
+def _read_documents(work: Path) -> list[dict]:
+    docs = []
+    for path in sorted((work / "documents").glob("*.jsonl")):
+        rank = int(path.stem)
+        with path.open(encoding="utf-8") as fh:
+            for index, line in enumerate(fh):
+                d = json.loads(line)
+                docs.append({"id": d["id"], "text": d["text"], "meta": d.get("metadata") or {},
+                             "rank": rank, "index": index})
+    return docs
+
+
+def _read_step_accounting(work: Path) -> list[dict]:
+    rows = []
+    for path in sorted((work / "accounting").glob("*.jsonl")):
+        with path.open(encoding="utf-8") as fh:
+            rows += [json.loads(line) for line in fh]
+    return rows
+
+
+def _step_stats(work: Path) -> dict:
+    """datatrove's merged per-step counters of the sharded step."""
+    path = work / "logs" / "documents" / "stats.json"
+    if not path.is_file():
+        return {}
+    out = {}
+    for step in json.loads(path.read_text(encoding="utf-8")):
+        out[step["name"]] = {k: (v["total"] if isinstance(v, dict) and "total" in v else v)
+                             for k, v in step.get("stats", {}).items() if k != "time"} \
+            if isinstance(step.get("stats"), dict) else step.get("stats")
+    return out
+
+
+def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
+    from toolkit.corpus import decontam, dedup, synth
+    from toolkit.corpus.split import SPLITS, split_documents
+    from toolkit.corpus.steps import KoreanMinhashSignature
+
+    cfg = recipe.corpus
+    phases = json.loads((work / "phases.json").read_text()) if (work / "phases.json").is_file() else {}
+    tick = [time.time()]
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.time() - tick[0], 2)
+        tick[0] = time.time()
+
+    docs = _read_documents(work)
+    accounting = _read_step_accounting(work)
+    if not docs:
         raise DataError(
-            f"No usable documents in corpus.sources ({', '.join(str(s.path) for s in cfg.sources)}): "
-            f"{len(accounting)} files were dropped or quarantined. See the reasons with "
-            f"--debug, or check the source folders and their glob."
+            f"No usable documents in corpus.sources "
+            f"({', '.join(str(s.path) for s in cfg.sources)}): {len(accounting)} inputs were "
+            f"dropped or quarantined ({_reason_summary(accounting)}). Check the source "
+            f"folders, their glob and the quality profiles."
         )
+
+    # -- document-level duplicates
+    clusters = dedup.read_clusters(work / "minhash" / "clusters") if cfg.dedup.minhash.enabled else {}
+    dup = dedup.resolve_document_duplicates(docs, clusters, cfg.dedup.exact, cfg.dedup.minhash.enabled)
+    for d in docs:
+        if d["id"] in dup:
+            accounting.append(_doc_row(d, "dropped", "dedup", dup[d["id"]]))
+    docs = [d for d in docs if d["id"] not in dup]
+    phase("read back and document dedup")
+
+    # -- split by document, stratified by source (and document type)
     split = split_documents(
-        {d.id: d.meta.get("문서종류") or "" for d in kept}, cfg.eval_fraction, recipe.seed
+        {d["id"]: f"{d['meta'].get('source')}/{d['meta'].get('문서종류') or ''}" for d in docs},
+        cfg.validation_fraction, cfg.test_fraction, recipe.seed,
     )
-    records: dict[str, list[dict]] = {"train": [], "eval": []}
-    per_task: Counter = Counter()
-    for doc in kept:
+
+    # -- instruction synthesis
+    options = synth.SynthOptions(max_answer_chars=cfg.max_answer_chars,
+                                 max_source_chars=cfg.max_source_chars,
+                                 max_per_doc=cfg.max_per_doc, seed=recipe.seed)
+    records: list[dict] = []
+    made_by_doc: dict[str, int] = {}
+    for d in sorted(docs, key=lambda d: d["id"]):
+        m = d["meta"]
+        sdoc = synth.SourceDoc(id=d["id"], source=m.get("source"),
+                               source_type=SOURCE_TYPES.get(m.get("source_type"), "text"),
+                               path=m.get("path"), text=d["text"], meta=m)
         made = []
         for task in cfg.tasks:
-            made += BUILDERS[task](doc, cfg.max_answer_chars)
-        status = "kept" if made else "dropped"
-        accounting.append({
-            "source": doc.source, "path": doc.path, "id": doc.id, "sha256": doc.meta["sha256"],
-            "status": status,
-            "split": split[doc.id], "records": len(made),
-            **({} if made else {"reason": "no instruction task applies to this document"}),
-        })
+            made += synth.BUILDERS[task](sdoc, options)
         for rec in made:
-            rec["meta"]["split"] = split[doc.id]
-            records[split[doc.id]].append(rec)
-            per_task[f"{split[doc.id]}/{rec['meta']['task']}"] += 1
+            rec["meta"]["split"] = split[d["id"]]
+        made_by_doc[d["id"]] = len(made)
+        records += made
+    phase("synthesis")
+    if cfg.teacher is not None:
+        from toolkit.corpus.teacher import rewrite_with_teacher
 
-    for side, knob in (("train", "lower"), ("eval", "raise")):
-        if not records[side]:
+        records = rewrite_with_teacher(records, cfg.teacher, recipe.run_dir / "teacher-cache")
+
+    # -- instruction-level dedup: eval sides first, so a training copy is the one dropped
+    order = {"test": 0, "validation": 1, "train": 2}
+    records.sort(key=lambda r: (order[r["meta"]["split"]], r["id"]))
+    signer = KoreanMinhashSignature(str(work / "unused"), cfg)
+    removed: list[dict] = []
+    if cfg.dedup.instructions:
+        idup = dedup.instruction_duplicates(records, signer, exact=cfg.dedup.exact,
+                                            near=cfg.dedup.minhash.enabled)
+        removed += [{"id": r["id"], "split": r["meta"]["split"], "step": "instruction dedup",
+                     "reason": idup[r["id"]]} for r in records if r["id"] in idup]
+        records = [r for r in records if r["id"] not in idup]
+    phase("instruction dedup")
+
+    # -- decontamination against the test split and the eval suites
+    dc = cfg.decontamination
+    index = decontam.EvalIndex(dc.ngram)
+    for r in records:
+        if r["meta"]["split"] == "test":
+            index.add(r["id"], dedup.record_text(r))
+    suite_items = 0
+    for suite in dc.suites:
+        for item_id, text in _suite_texts(suite):
+            index.add(item_id, text)
+            suite_items += 1
+    contaminated = {}
+    for r in records:
+        if r["meta"]["split"] != "train":
+            continue
+        share, item = index.worst_overlap(dedup.record_text(r))
+        if share >= dc.threshold:
+            contaminated[r["id"]] = (share, item)
+    removed += [{"id": rid, "split": "train", "step": "decontamination",
+                 "reason": f"{dc.ngram}-gram overlap {share:.2f} with eval item {item}",
+                 "overlap": round(share, 4), "eval_item": item}
+                for rid, (share, item) in sorted(contaminated.items())]
+    records = [r for r in records if r["id"] not in contaminated]
+    phase("decontamination")
+
+    by_split: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for r in sorted(records, key=lambda r: r["id"]):
+        by_split[r["meta"]["split"]].append(r)
+    kept_by_doc = Counter(r["meta"]["doc_id"] for r in records)
+    for d in docs:
+        n = kept_by_doc.get(d["id"], 0)
+        if made_by_doc.get(d["id"], 0) == 0:
+            accounting.append(_doc_row(d, "dropped", "synthesis",
+                                       "no instruction task applies to this document"))
+        elif n == 0:
+            accounting.append(_doc_row(d, "dropped", "instruction dedup/decontamination",
+                                       "all its examples were duplicates or overlapped eval items"))
+        else:
+            row = _doc_row(d, "kept", None, None)
+            row.update(split=split[d["id"]], records=n, pii=d["meta"].get("pii") or {})
+            accounting.append(row)
+
+    for side in ("train", "test"):
+        if not by_split[side]:
+            knob = "corpus.test_fraction (lower it)" if side == "train" else "corpus.test_fraction (raise it)"
             raise DataError(
-                f"The corpus has no {side} examples: {len(kept)} documents split with "
-                f"corpus.eval_fraction={cfg.eval_fraction} leave the {side} side empty. "
-                f"{knob.capitalize()} corpus.eval_fraction or add documents."
+                f"The corpus has no {side} examples: {len(docs)} documents split with "
+                f"corpus.test_fraction={cfg.test_fraction} and corpus.validation_fraction="
+                f"{cfg.validation_fraction} leave the {side} side empty. Change {knob} or add documents."
             )
-    status_counts = Counter(a["status"] for a in accounting)
-    reasons = Counter(f"{a['status']}: {a['reason']}" for a in accounting if "reason" in a)
-    figures = {
-        "files_read": len(accounting),
-        "documents_kept": status_counts["kept"],
-        "documents_dropped": status_counts["dropped"],
-        "documents_quarantined": status_counts["quarantined"],
-        "reasons": dict(reasons),
-        "documents_train": sum(1 for a in accounting if a.get("split") == "train" and a["status"] == "kept"),
-        "documents_eval": sum(1 for a in accounting if a.get("split") == "eval" and a["status"] == "kept"),
-        "records_train": len(records["train"]),
-        "records_eval": len(records["eval"]),
-        "records_by_split_task": dict(sorted(per_task.items())),
-        "chars_train": sum(len(m["content"]) for r in records["train"] for m in r["messages"]),
-    }
+
+    inputs = _input_counts(recipe)
+    per_source = check_accounting(accounting, inputs)
+    figures = _figures(recipe, docs, accounting, by_split, removed, dup, per_source,
+                       suite_items, _step_stats(work), started)
+    figures["phase_seconds"] = phases
     with tracking.stage_run(recipe, "corpus") as run:
         with stage_folder(recipe, "corpus") as out:
-            write_jsonl(out.path / "train.jsonl", records["train"])
-            write_jsonl(out.path / "eval.jsonl", records["eval"])
-            write_jsonl(out.path / "accounting.jsonl", accounting)
+            for side, rows in by_split.items():
+                write_jsonl(out.path / f"{side}.jsonl", rows)
+                for view in cfg.views:
+                    fn = synth.to_alpaca if view == "alpaca" else synth.to_sharegpt
+                    write_jsonl(out.path / view / f"{side}.jsonl", [fn(r) for r in rows])
+            write_jsonl(out.path / "accounting.jsonl",
+                        sorted(accounting, key=lambda a: (a.get("source") or "", a.get("path") or "", a.get("id") or "")))
+            write_jsonl(out.path / "removed_examples.jsonl", removed)
+            # Held-out documents as cleaned and redacted, for eval suite builders.
+            write_jsonl(out.path / "heldout_documents.jsonl", [
+                {"id": d["id"], "source": d["meta"].get("source"),
+                 "source_type": d["meta"].get("source_type"), "path": d["meta"].get("path"),
+                 "text": d["text"], "meta": d["meta"], "split": split[d["id"]]}
+                for d in sorted(docs, key=lambda d: d["id"]) if split[d["id"]] != "train"])
             out.figures.update(figures)
+            from toolkit.corpus.card import write_card
+
+            phase("write")
+            card = write_card(recipe, out.path / "data_card.md", figures, by_split)
+            phase("data card")
+            if cfg.card is not None:
+                cfg.card.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(card, cfg.card)
+                svg = cfg.card.stem + ".lengths.svg"
+                shutil.copyfile(card.parent / svg, cfg.card.parent / svg)
         run.log_stage(out)
+    shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+def _doc_row(d: dict, status: str, step: str | None, reason: str | None) -> dict:
+    m = d["meta"]
+    row = {"id": d["id"], "source": m.get("source"), "path": m.get("path"),
+           "sha256": m.get("sha256"), "status": status}
+    if step:
+        row["step"] = step
+    if reason:
+        row["reason"] = reason
+    return row
+
+
+def _suite_texts(suite: Path) -> list[tuple[str, str]]:
+    """(item id, text) of the items file of an eval suite folder, for decontamination.
+    Suites built from the corpus's held-out documents (`from_corpus`, `builder`) have no
+    file here: their documents are on the test side of the split already."""
+    import yaml
+
+    spec = yaml.safe_load((suite / "suite.yaml").read_text(encoding="utf-8")) or {}
+    items = spec.get("items")
+    if not isinstance(items, str):
+        return []
+    name = spec.get("name", suite.name)
+    out = []
+    with (suite / items).open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            parts = [str(item.get(k, "")) for k in ("prompt", "reference", "context")]
+            parts += [str(m.get("content", "")) for m in item.get("messages", [])]
+            parts += [str(c) for c in item.get("choices", [])]
+            out.append((f"{name}/{item.get('id', n)}", "\n".join(p for p in parts if p)))
+    return out
+
+
+def _input_counts(recipe: Recipe) -> dict[str, int]:
+    from toolkit.corpus.sources import source_files
+
+    return {src.source_name: len(source_files(src)) for src in recipe.corpus.sources}
+
+
+def check_accounting(accounting: list[dict], inputs: dict[str, int]) -> dict[str, dict]:
+    """Per source: files listed, and documents kept / dropped / quarantined. Raises when
+    a file of a source has no row (a document vanished). JSONL sources count lines."""
+    per: dict[str, Counter] = defaultdict(Counter)
+    files: dict[str, set] = defaultdict(set)
+    for a in accounting:
+        per[a["source"]][a["status"]] += 1
+        files[a["source"]].add((a.get("path") or "").split(":")[0] if a.get("path") else a.get("id"))
+    out = {}
+    for name, n_files in inputs.items():
+        seen = len(files.get(name, ()))
+        if seen != n_files:
+            raise DataError(
+                f"Corpus accounting does not add up for source '{name}': {n_files} files were "
+                f"listed but {seen} have a kept/dropped/quarantined row. This is a gongmu bug; "
+                f"run with --debug and report it."
+            )
+        c = per.get(name, Counter())
+        out[name] = {"files": n_files, "kept": c["kept"], "dropped": c["dropped"],
+                     "quarantined": c["quarantined"]}
+    return out
+
+
+def _reason_summary(accounting: list[dict]) -> str:
+    reasons = Counter(f"{a['status']}: {a.get('reason', '')}" for a in accounting)
+    return "; ".join(f"{n}× {r}" for r, n in reasons.most_common(3)) or "no files found"
+
+
+def _figures(recipe, docs, accounting, by_split, removed, dup, per_source, suite_items,
+             step_stats, started) -> dict:
+    status = Counter(a["status"] for a in accounting)
+    reasons = Counter(f"{a['status']}: {a.get('step', '')}: {_reason_kind(a.get('reason', ''))}"
+                      for a in accounting if a.get("reason"))
+    pii = Counter()
+    for d in docs:
+        pii.update(d["meta"].get("pii") or {})
+    per_task = Counter(f"{r['meta']['split']}/{r['meta']['task']}" for rows in by_split.values() for r in rows)
+    removed_by = Counter(r["step"] for r in removed)
+    exact = sum(1 for r in dup.values() if r.startswith("exact"))
+    mb = sum(p.stat().st_size for s in recipe.corpus.sources for p in _files(s)) / 1e6
+    seconds = time.time() - started
+    return {
+        "inputs_mb": round(mb, 3),
+        "documents_read": sum(1 for a in accounting if a["status"] != "quarantined") ,
+        "documents_kept": status["kept"],
+        "documents_dropped": status["dropped"],
+        "documents_quarantined": status["quarantined"],
+        "per_source": per_source,
+        "reasons": dict(sorted(reasons.items())),
+        "pii_redacted": dict(sorted(pii.items())),
+        "documents_exact_duplicates": exact,
+        "documents_near_duplicates": len(dup) - exact,
+        "examples_instruction_duplicates": removed_by["instruction dedup"],
+        "examples_decontaminated": removed_by["decontamination"],
+        "decontamination_eval_items": suite_items + len(by_split["test"]),
+        "documents_by_split": dict(Counter(a["split"] for a in accounting if a["status"] == "kept")),
+        "records_train": len(by_split["train"]),
+        "records_validation": len(by_split["validation"]),
+        "records_test": len(by_split["test"]),
+        "records_by_split_task": dict(sorted(per_task.items())),
+        "chars_train": sum(len(m["content"]) for r in by_split["train"] for m in r["messages"]),
+        "step_stats": step_stats,
+        "seconds": round(seconds, 2),
+        "mb_per_second": round(mb / seconds, 3) if seconds else None,
+    }
+
+
+def _files(source):
+    from toolkit.corpus.sources import source_files
+
+    return source_files(source)
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason without the per-document part, for counting."""
+    for sep in (" of ", " (", ": line", " with eval item"):
+        if sep in reason:
+            return reason.split(sep)[0]
+    return reason

@@ -87,7 +87,7 @@ def export(recipe: Recipe) -> StageOutput:
             f"QLoRA adapters only; this adapter was trained with {method}."
         )
     tok = load_trained_tokenizer(trained.path)
-    records = read_jsonl(corpus.path / "eval.jsonl") + read_jsonl(corpus.path / "train.jsonl")
+    records = read_jsonl(corpus.path / "test.jsonl") + read_jsonl(corpus.path / "train.jsonl")
     probes = probe_conversations(records, cfg.probes)
     adapter_dir = trained.path / "adapter"
     adapter_model, merged = merge_adapter(recipe.model, adapter_dir, cfg.merge_base, qlora)

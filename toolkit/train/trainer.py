@@ -132,7 +132,9 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
     set_seed(recipe.seed)
     tok = load_tokenizer(recipe.model)
     records = read_jsonl(corpus.path / "train.jsonl")
-    refuse_overlap(records, read_jsonl(corpus.path / "eval.jsonl"), corpus.path)
+    held_out = [r for side in ("validation", "test") if (corpus.path / f"{side}.jsonl").is_file()
+                for r in read_jsonl(corpus.path / f"{side}.jsonl")]
+    refuse_overlap(records, held_out, corpus.path)
     checked = check_template_matches_serving(tok, records)
     rows, counts = tokenize_records(tok, records, cfg.max_seq_len)
     share = counts["truncated_to_max_seq_len"] / max(counts["records"], 1)

@@ -1,0 +1,194 @@
+"""The data card: the Hugging Face dataset-card layout (YAML header, then sections),
+answering the Datasheets-for-Datasets questions from the figures of the run that built
+the corpus."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import yaml
+
+from toolkit.recipe import Recipe
+
+HISTOGRAM_SAMPLE = 2000
+_BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096)
+_PII_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "pii" / "labelled.jsonl"
+
+
+def _size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "1M<n<10M"
+
+
+def _token_counter(recipe: Recipe):
+    """(name, function text -> token count): the recipe model's tokenizer when there is
+    one, else kiwipiepy morphemes."""
+    mp = recipe.model.path
+    if mp is not None and (mp / "tokenizer.json").is_file():
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(mp))
+        return f"tokens of the model tokenizer ({mp.name})", lambda t: len(tok(t)["input_ids"])
+    from kiwipiepy import Kiwi
+
+    kiwi = Kiwi()
+    return "kiwipiepy morphemes (no model tokenizer in the recipe)", lambda t: len(kiwi.tokenize(t))
+
+
+def _sample(records: list[dict], k: int) -> list[dict]:
+    if len(records) <= k:
+        return records
+    return sorted(records, key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())[:k]
+
+
+def length_histogram(recipe: Recipe, train: list[dict]) -> tuple[str, list[tuple[str, int]], list[int]]:
+    unit, count = _token_counter(recipe)
+    sample = _sample(train, HISTOGRAM_SAMPLE)
+    lengths = [count("\n".join(m["content"] for m in r["messages"])) for r in sample]
+    rows = []
+    for lo, hi in zip(_BINS, _BINS[1:] + (None,)):
+        n = sum(1 for x in lengths if x >= lo and (hi is None or x < hi))
+        rows.append((f"{lo}–{hi - 1}" if hi else f"≥{lo}", n))
+    note = unit + (f", over a fixed sample of {len(sample)} of {len(train)} training examples"
+                   if len(sample) < len(train) else f", over all {len(train)} training examples")
+    return note, rows, lengths
+
+
+def _histogram_svg(lengths: list[int], unit: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams["svg.hashsalt"] = "gongmu"
+    fig, ax = plt.subplots(figsize=(6.4, 3.0), dpi=100)
+    ax.hist(lengths, bins=40, color="#1f5fa8")
+    ax.set_xlabel(unit.split(",")[0])
+    ax.set_ylabel("training examples")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]
+
+
+def _pii_quality() -> dict | None:
+    if not _PII_SET.is_file():
+        return None
+    from toolkit.corpus.pii import score_labelled
+
+    return score_labelled(_PII_SET)
+
+
+def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, list[dict]]) -> Path:
+    """Write the card to `path` (and its length histogram beside it); return `path`."""
+    from toolkit.corpus.synth import TASK_FAMILIES
+
+    cfg = recipe.corpus
+    total = sum(len(v) for v in by_split.values())
+    tasks = sorted({r["meta"]["task"] for rows in by_split.values() for r in rows})
+    header = {
+        "language": ["ko"],
+        "license": cfg.license or "other",
+        "pretty_name": f"gongmu corpus: {recipe.name}",
+        "task_categories": ["text-generation", "question-answering", "summarization",
+                            "text-classification"],
+        "size_categories": [_size_category(total)],
+        "tags": ["korean", "public-administration", "legal", "instruction-tuning"],
+        "configs": [{"config_name": "default", "data_files": [
+            {"split": s, "path": f"{s}.jsonl"} for s in ("train", "validation", "test")]}],
+    }
+    unit, hist_rows, lengths = length_histogram(recipe, by_split["train"])
+    svg_name = (cfg.card or path).stem + ".lengths.svg"
+    (path.parent / svg_name).write_text(_histogram_svg(lengths, unit), encoding="utf-8")
+    pii_q = _pii_quality()
+    f = figures
+    L: list[str] = ["---", yaml.safe_dump(header, allow_unicode=True, sort_keys=False).strip(), "---", ""]
+    L += [f"# Dataset card: {recipe.name}", "",
+          f"{recipe.description or 'A Korean public-administration instruction corpus.'}", "",
+          f"Built by `gongmu corpus build {recipe.file.name if recipe.file else 'RECIPE'}`; "
+          f"every figure below comes from that run's manifest (`corpus/manifest.json`).", ""]
+    L += ["## Motivation", "",
+          "For fine-tuning assistants that help Korean public officials find documents, check "
+          "regulations, summarise rulings and draft official documents (공문서), on "
+          "infrastructure the institution controls. Built with gongmu, an open-source toolkit.", ""]
+    L += ["## Composition", "", "### Sources", "",
+          "| source | type | profile | origin | licence | files | kept | dropped | quarantined |",
+          "| --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for src in cfg.sources:
+        c = f["per_source"].get(src.source_name, {})
+        L.append(f"| {src.source_name} | {src.type} | {src.profile_name} | {src.origin or '—'} | "
+                 f"{src.license or '—'} | {c.get('files', 0)} | {c.get('kept', 0)} | "
+                 f"{c.get('dropped', 0)} | {c.get('quarantined', 0)} |")
+    L += ["", "### Examples per split and task", "", "| task | what it is | train | validation | test |",
+          "| --- | --- | ---: | ---: | ---: |"]
+    for t in tasks:
+        row = [f["records_by_split_task"].get(f"{s}/{t}", 0) for s in ("train", "validation", "test")]
+        L.append(f"| {t} | {TASK_FAMILIES.get(t, '')} | {row[0]} | {row[1]} | {row[2]} |")
+    L.append(f"| **all** | | {f['records_train']} | {f['records_validation']} | {f['records_test']} |")
+    L += ["", "Each record is a chat (`messages`: user, assistant) with `meta` (task, source "
+          "document id and path, law name and ID or case number, article, split). "
+          + (f"Also written as {', '.join(cfg.views)} views." if cfg.views else ""), ""]
+    L += ["### Length of training examples", "", f"In {unit}. Plot: [{svg_name}]({svg_name}).", "",
+          "| length | examples |", "| --- | ---: |"]
+    L += [f"| {label} | {n} |" for label, n in hist_rows]
+    L += ["", "## Collection and preprocessing", "",
+          f"- Inputs: {f['inputs_mb']} MB in {sum(c['files'] for c in f['per_source'].values())} files; "
+          f"{f['documents_kept']} documents kept, {f['documents_dropped']} dropped, "
+          f"{f['documents_quarantined']} quarantined (every input is in `accounting.jsonl` with its reason).",
+          "- Cleaning: Unicode NFC (never NFKC: ㆍ, ㈜, ㎡ and ① are kept as written), full-width "
+          "ASCII folded to ASCII, control and zero-width characters removed; amendment notes "
+          "(`<개정 …>`, `[본조신설 …]`) removed for sources with the `legal` profile.",
+          "- Quality filters per source profile (length, Hangul share). Web-text filters "
+          "(Gopher repetition) are never applied to statutes, ordinances or rulings: they reject real legal text.",
+          f"- Exact duplicates (hash of the NFC text without spaces and punctuation): "
+          f"{f['documents_exact_duplicates']} documents dropped.",
+          f"- Near duplicates (datatrove MinHash LSH over {cfg.dedup.minhash.shingle_chars}-character "
+          f"shingles, {cfg.dedup.minhash.num_buckets} bands × {cfg.dedup.minhash.hashes_per_bucket} rows, "
+          f"threshold ≈ Jaccard {(1 / cfg.dedup.minhash.num_buckets) ** (1 / cfg.dedup.minhash.hashes_per_bucket):.2f}): "
+          f"{f['documents_near_duplicates']} documents dropped. Character shingles because Korean "
+          f"spacing varies between copies and particles attach to words.",
+          f"- Instruction-level dedup (same methods over each example's text): "
+          f"{f['examples_instruction_duplicates']} examples dropped.",
+          f"- Splits by source document ({cfg.test_fraction:.0%} test, {cfg.validation_fraction:.0%} "
+          f"validation, stratified by source), so no document's articles appear in two splits.",
+          f"- Decontamination: {f['examples_decontaminated']} training examples dropped whose "
+          f"{cfg.decontamination.ngram}-gram overlap with one of {f['decontamination_eval_items']} eval "
+          f"items (test split{', eval suites' if cfg.decontamination.suites else ''}) reached "
+          f"{cfg.decontamination.threshold}; each is listed in `removed_examples.jsonl` with the item it overlapped.",
+          "", "### Personal data", "",
+          "Personal data is replaced by typed placeholders (`<주민등록번호>`, `<전화번호>` …) by "
+          "gongmu's Korean PII detector before any example is built.", "",
+          "| type | redacted |", "| --- | ---: |"]
+    L += [f"| {k} | {v} |" for k, v in f["pii_redacted"].items()] or ["| (none found) | 0 |"]
+    if pii_q:
+        L += ["", f"Detector quality on gongmu's labelled test set ({pii_q['spans']} spans written "
+              f"for the project, with hard negatives such as 사건번호, article numbers, dates and "
+              f"amounts): overall precision {pii_q['overall']['precision']:.3f}, recall "
+              f"{pii_q['overall']['recall']:.3f}.", "", "| type | precision | recall |", "| --- | ---: | ---: |"]
+        for t, q in sorted(pii_q["per_type"].items()):
+            L.append(f"| {t} | {q['precision']:.3f} | {q['recall']:.3f} |")
+    L += ["", "## Uses", "",
+          "Supervised fine-tuning (LoRA/QLoRA) of assistants for Korean public administration, "
+          "and evaluation on the held-out test split. Not for: legal advice to citizens without "
+          "review, or any decision about a person.", "",
+          "## Distribution and maintenance", "",
+          f"Licence: {cfg.license or 'see the sources'}. Rebuild with the recipe; the manifest "
+          "records the sha256 of every output and the gongmu and package versions.", "",
+          "## Known limitations", "",
+          "- Answers are built by deterministic templates from the documents' structure: they "
+          "quote and restate the source, they do not reason beyond it.",
+          "- Statutes are the versions in the source checkout; laws change, and the corpus does not track amendments after that commit.",
+          "- The PII detector is rule-based: it finds numbers and context-marked names; a name "
+          "with no marking context is not found. Supreme Court rulings arrive already masked (김○○).",
+          "- Decontamination compares word n-grams; a paraphrased eval item is not caught.", ""]
+    path.write_text("\n".join(L), encoding="utf-8")
+    return path
+
