@@ -101,6 +101,8 @@ def _summary(stage: str, out) -> None:
     table.add_column("figure", style="bold")
     table.add_column("value")
     for key, value in out.figures.items():
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            continue  # nested tables stay in manifest.json
         if isinstance(value, float):
             value = f"{value:.6g}"
         elif isinstance(value, dict):
@@ -139,6 +141,8 @@ def run_stages(recipe_path: Path, overrides: list[str], stages: list[str], resum
         console.rule(f"[bold]{stage}")
         fn = _stage_function(stage)
         out = fn(recipe, resume=True) if resume and stage == "train" else fn(recipe)
+        if out is None:  # submitted to a cluster; the folder appears when the jobs end
+            return
         _summary(stage, out)
 
 
@@ -186,6 +190,45 @@ def recipe_schema() -> None:
 def corpus_build(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
     """Build <output_dir>/<name>/corpus from the recipe's sources."""
     run_stages(recipe, overrides, ["corpus"])
+
+
+@corpus_app.command("scan-pii")
+def corpus_scan_pii(
+    path: Path = typer.Argument(..., help="A text file, or a folder of .md/.txt/.jsonl files."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per finding on stdout."),
+    fail_on_find: bool = typer.Option(False, "--fail-on-find", help="Exit 1 when anything is found."),
+) -> None:
+    """Find Korean personal data (주민등록번호, phone numbers, e-mail, …) in files.
+
+    Offsets are character offsets in the file's NFC text."""
+    from collections import Counter
+
+    from toolkit.corpus.pii import scan_file
+
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".md", ".txt", ".jsonl"})
+    elif path.is_file():
+        files = [path]
+    else:
+        raise GongmuError(f"{path} does not exist; give a file or a folder.")
+    counts: Counter = Counter()
+    for file in files:
+        for f in scan_file(file):
+            counts[f.type] += 1
+            if as_json:
+                row = f.as_json()
+                if path.is_dir():
+                    row["path"] = str(file)
+                typer.echo(json.dumps(row, ensure_ascii=False))
+    if not as_json:
+        table = Table(title=f"personal data in {path} ({len(files)} files)", title_justify="left")
+        table.add_column("type")
+        table.add_column("found", justify="right")
+        for kind, n in counts.most_common():
+            table.add_row(kind, str(n))
+        console.print(table if counts else "no personal data found")
+    if fail_on_find and counts:
+        raise typer.Exit(1)
 
 
 @app.command("train")
