@@ -283,3 +283,35 @@ def test_web_filters_would_drop_real_statutes_which_is_why_legal_text_never_gets
         if flt.filter(Document(text=normalize_text(body), id=path.name)) is not True:
             dropped.append(path)
     assert dropped, "Gopher repetition no longer rejects statutes; revisit the legal profile note"
+
+
+def test_scan_pii_prints_one_json_object_per_finding_with_nfc_offsets(tmp_path):
+    from tests.conftest import gongmu
+
+    text = "담당자 연락처는 010-2345-6789, 메일은 hong.gildong@example.go.kr 입니다. 사건번호 2019두30140."
+    path = tmp_path / "민원.txt"
+    path.write_text(unicodedata.normalize("NFD", text), encoding="utf-8")
+    proc = gongmu("corpus", "scan-pii", str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert {r["type"] for r in rows} == {"전화번호", "이메일"}
+    for r in rows:
+        assert set(r) == {"type", "start", "end", "text"}
+        assert text[r["start"]:r["end"]] == r["text"]
+    assert gongmu("corpus", "scan-pii", str(path), "--fail-on-find").returncode == 1
+
+
+def test_a_slurm_recipe_becomes_dependent_array_jobs_with_the_recipe_resources(tmp_path):
+    from toolkit.corpus.pipeline import _executors
+
+    recipe = make_recipe(tmp_path, docs_source(DOCS), "  executor: slurm\n  slurm:\n"
+                         "    partition: cpu\n    tasks: 8\n    cpus_per_task: 4\n")
+    (finish,) = _executors(recipe, tmp_path / "work")
+    chain = []
+    ex = finish
+    while ex is not None:
+        chain.append(ex)
+        ex = ex.depends
+    assert [e.world_size for e in chain] == [1, 1, 14, 8]  # finish, clusters, buckets, documents
+    script = chain[-1].get_launch_file_contents(chain[-1].get_sbatch_args(8), "python run.py")
+    assert "--partition=cpu" in script and "--cpus-per-task=4" in script and "--array=0-7" in script

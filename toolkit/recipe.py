@@ -221,6 +221,10 @@ class CorpusSection(_Section):
         None, description="Also write the data card here (e.g. data_cards/<corpus>.md)."
     )
     license: str | None = Field(None, description="Licence of the built corpus, for the data card.")
+    tokenizer: Path | None = Field(
+        None, description="A tokenizer folder (e.g. the base model's) for the data card's "
+        "token-length histogram; default: model.path when it has one, else characters.",
+    )
 
     @field_validator("profiles", mode="before")
     @classmethod

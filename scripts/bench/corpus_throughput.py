@@ -41,21 +41,21 @@ print(json.dumps({"seconds": seconds, "mb": f["inputs_mb"],
 
 
 def half_of(data: Path, into: Path) -> None:
-    """Symlink every other statute folder, ruling and ordinance of `data` into `into`."""
-    layout = {"legalize-kr/kr": "*", "precedent-kr/일반행정/대법원": "*.md", "ordinances": "*.md"}
+    """Symlink every other file of each source of `data` into `into` (same layout)."""
+    layout = {"legalize-kr/kr": "*/*.md", "precedent-kr/일반행정/대법원": "*.md", "ordinances": "*.md"}
     for sub, pattern in layout.items():
-        target = into / sub
-        target.mkdir(parents=True)
         for i, p in enumerate(sorted((data / sub).glob(pattern))):
             if i % 2 == 0:
-                (target / p.name).symlink_to(p.resolve(), target_is_directory=p.is_dir())
+                target = into / sub / p.relative_to(data / sub)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(p.resolve())
 
 
 def recipe_for(data: Path, folder: Path, workers: int) -> Path:
     base = (REPO / "recipes" / "corpus" / "seoul-admin.yaml").read_text(encoding="utf-8")
     base = base.replace("../../../shared/data", str(data)).replace("output_dir: ../../runs",
                                                                    f"output_dir: {folder / 'runs'}")
-    base = base.replace("card: ../../data_cards/seoul-admin.md\n", "")
+    base = base.replace("  card: ../../data_cards/seoul-admin.md\n", "")
     path = folder / "seoul-admin.yaml"
     path.write_text(base + "tracking: {enabled: false}\n", encoding="utf-8")
     return path

@@ -4,7 +4,6 @@ the corpus."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import yaml
 
 from toolkit.recipe import Recipe
 
-HISTOGRAM_SAMPLE = 2000
 _BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096)
+_CHAR_BINS = (0, 100, 200, 400, 800, 1600, 3200, 6400)
 _PII_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "pii" / "labelled.jsonl"
 
 
@@ -25,38 +24,32 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def _token_counter(recipe: Recipe):
-    """(name, function text -> token count): the recipe model's tokenizer when there is
-    one, else kiwipiepy morphemes."""
-    mp = recipe.model.path
-    if mp is not None and (mp / "tokenizer.json").is_file():
-        from transformers import AutoTokenizer
-
-        tok = AutoTokenizer.from_pretrained(str(mp))
-        return f"tokens of the model tokenizer ({mp.name})", lambda t: len(tok(t)["input_ids"])
-    from kiwipiepy import Kiwi
-
-    kiwi = Kiwi()
-    return "kiwipiepy morphemes (no model tokenizer in the recipe)", lambda t: len(kiwi.tokenize(t))
-
-
-def _sample(records: list[dict], k: int) -> list[dict]:
-    if len(records) <= k:
-        return records
-    return sorted(records, key=lambda r: hashlib.sha256(r["id"].encode()).hexdigest())[:k]
+def _tokenizer_folder(recipe: Recipe) -> Path | None:
+    for folder in (recipe.corpus.tokenizer, recipe.model.path):
+        if folder is not None and (folder / "tokenizer.json").is_file():
+            return folder
+    return None
 
 
 def length_histogram(recipe: Recipe, train: list[dict]) -> tuple[str, list[tuple[str, int]], list[int]]:
-    unit, count = _token_counter(recipe)
-    sample = _sample(train, HISTOGRAM_SAMPLE)
-    lengths = [count("\n".join(m["content"] for m in r["messages"])) for r in sample]
+    """(unit, rows of (bin, count), lengths) of the training examples: tokens of the
+    recipe's tokenizer when it names one, else characters."""
+    texts = ["\n".join(m["content"] for m in r["messages"]) for r in train]
+    folder = _tokenizer_folder(recipe)
+    if folder is not None:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(folder))
+        lengths = [len(ids) for ids in tok(texts)["input_ids"]] if texts else []
+        unit, bins = f"tokens of the tokenizer in {folder.name}", _BINS
+    else:
+        lengths = [len(t) for t in texts]
+        unit, bins = "characters (no tokenizer in the recipe: set corpus.tokenizer for tokens)", _CHAR_BINS
     rows = []
-    for lo, hi in zip(_BINS, _BINS[1:] + (None,)):
+    for lo, hi in zip(bins, bins[1:] + (None,)):
         n = sum(1 for x in lengths if x >= lo and (hi is None or x < hi))
         rows.append((f"{lo}–{hi - 1}" if hi else f"≥{lo}", n))
-    note = unit + (f", over a fixed sample of {len(sample)} of {len(train)} training examples"
-                   if len(sample) < len(train) else f", over all {len(train)} training examples")
-    return note, rows, lengths
+    return f"{unit}, over all {len(train)} training examples", rows, lengths
 
 
 def _histogram_svg(lengths: list[int], unit: str) -> str:

@@ -72,8 +72,7 @@ def shingle_codepoints(text: str) -> np.ndarray:
     return np.where(upper, cp | 0x20, cp)
 
 
-def dedup_key(text: str) -> str:
-    """The text exact deduplication compares: NFC (never NFD), whitespace and
-    punctuation removed, Latin lower-cased."""
-    text = unicodedata.normalize("NFC", text).lower()
-    return "".join(ch for ch in text if ch.isalnum())
+def dedup_key(text: str) -> bytes:
+    """What exact deduplication compares: the NFC text's letters and digits (no spaces,
+    no punctuation; never NFD), ASCII lower-cased, as UTF-32 bytes."""
+    return shingle_codepoints(unicodedata.normalize("NFC", text)).astype(np.uint32).tobytes()

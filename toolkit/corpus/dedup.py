@@ -23,7 +23,7 @@ from toolkit.corpus.clean import dedup_key
 
 
 def text_hash(text: str) -> str:
-    return hashlib.sha256(dedup_key(text).encode("utf-8")).hexdigest()
+    return hashlib.sha256(dedup_key(text)).hexdigest()
 
 
 def read_clusters(folder: Path) -> dict[tuple[int, int], int]:

@@ -27,12 +27,10 @@ from pathlib import Path
 from toolkit import tracking
 from toolkit.artifacts import StageOutput, stage_folder, write_jsonl
 from toolkit.console import console
-from toolkit.errors import DataError
+from toolkit.errors import DataError, RecipeError
 from toolkit.recipe import Recipe, check_paths
 
 WORK = ".corpus-work"
-SOURCE_TYPES = {"statutes": "statute", "rulings": "ruling", "ordinances": "ordinance",
-                "documents": "documents"}
 
 
 def build_corpus(recipe: Recipe) -> StageOutput | None:
@@ -50,10 +48,13 @@ def build_corpus(recipe: Recipe) -> StageOutput | None:
         executors[-1].run()
         console.print(f"Submitted the corpus pipeline ({recipe.corpus.executor}); logs in {work}/logs.")
         return None
+    phases = {}
     with _datatrove_log(work / "logs" / "datatrove.log"):
-        for ex in executors[:-1]:
+        for name, ex in executors[:-1]:
+            tick = time.time()
             ex.run()
-    (work / "phases.json").write_text(json.dumps({"datatrove": round(time.time() - started, 2)}))
+            phases[f"datatrove {name}"] = round(time.time() - tick, 2)
+    (work / "phases.json").write_text(json.dumps(phases))
     return finish_corpus(recipe, work, started)
 
 
@@ -77,8 +78,6 @@ def _datatrove_log(path: Path):
 def _check_suites(recipe: Recipe) -> None:
     for i, suite in enumerate(recipe.corpus.decontamination.suites):
         if not (suite / "suite.yaml").is_file():
-            from toolkit.errors import RecipeError
-
             raise RecipeError(
                 f"{recipe.where('corpus', 'decontamination', 'suites', i)}: "
                 f"corpus.decontamination.suites[{i}] {suite} has no suite.yaml."
@@ -100,6 +99,7 @@ def _executors(recipe: Recipe, work: Path) -> list:
         steps.CleanKoreanText(cfg),
         steps.FilterByProfile(cfg, w),
         steps.RedactPII(cfg),
+        steps.SynthesizeInstructions(cfg, recipe.seed),
         JsonlWriter(f"{w}/documents", output_filename="${rank}.jsonl", compression=None),
     ]
     if cfg.dedup.minhash.enabled:
@@ -120,12 +120,10 @@ def _executors(recipe: Recipe, work: Path) -> list:
                                          logging_dir=f"{w}/logs/{name}", depends=depends,
                                          skip_completed=False)
 
-        a = local(first, tasks, "documents")
-        plan = [a]
+        plan = [("documents", local(first, tasks, "documents"))]
         if cfg.dedup.minhash.enabled:
-            b = local(buckets, n_buckets, "buckets", a)
-            c = local(cluster, 1, "clusters", b)
-            plan = [c]
+            plan += [("minhash buckets", local(buckets, n_buckets, "buckets")),
+                     ("minhash clusters", local(cluster, 1, "clusters"))]
         return plan + [None]
     if cfg.executor == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
@@ -143,6 +141,13 @@ def _executors(recipe: Recipe, work: Path) -> list:
         b = slurm(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
         c = slurm(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
         return [slurm(finish, 1, "finish", c)]
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        raise RecipeError(
+            f"{recipe.where('corpus', 'executor')}: corpus.executor: ray needs Ray, which is "
+            f"not installed. Install it (pip install ray) on every node, or use local/slurm."
+        ) from None
     from datatrove.executor import RayPipelineExecutor
 
     r = cfg.ray
@@ -247,20 +252,11 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
         cfg.validation_fraction, cfg.test_fraction, recipe.seed,
     )
 
-    # -- instruction synthesis
-    options = synth.SynthOptions(max_answer_chars=cfg.max_answer_chars,
-                                 max_source_chars=cfg.max_source_chars,
-                                 max_per_doc=cfg.max_per_doc, seed=recipe.seed)
+    # -- instruction examples (built per document in the datatrove step)
     records: list[dict] = []
     made_by_doc: dict[str, int] = {}
     for d in sorted(docs, key=lambda d: d["id"]):
-        m = d["meta"]
-        sdoc = synth.SourceDoc(id=d["id"], source=m.get("source"),
-                               source_type=SOURCE_TYPES.get(m.get("source_type"), "text"),
-                               path=m.get("path"), text=d["text"], meta=m)
-        made = []
-        for task in cfg.tasks:
-            made += synth.BUILDERS[task](sdoc, options)
+        made = d["meta"].pop("records", [])
         for rec in made:
             rec["meta"]["split"] = split[d["id"]]
         made_by_doc[d["id"]] = len(made)

@@ -1,0 +1,289 @@
+"""The optional teacher: an LLM behind an OpenAI-compatible endpoint rewrites template
+answers in natural, polite administrative Korean, and is trusted with nothing else.
+
+`rewrite_with_teacher` sends each record whose task is in `corpus.teacher.tasks` as
+
+    POST {base_url}/chat/completions
+    {"model", "messages": [system: SYSTEM_PROMPT, user: question + template answer],
+     "temperature", "max_tokens"}
+
+(stdlib urllib; the key in OPENAI_API_KEY, if set, goes as a Bearer token) and keeps the
+rewrite only when it still holds every fact the template answer states. Rules:
+
+- Records go out in id order, so which ones a `max_calls` cap leaves out never depends
+  on the order they arrive in.
+- Replies are cached in `<cache_dir>/replies.jsonl`, keyed by the sha256 of the request
+  body (model, system prompt, messages, temperature, max_tokens): a re-run asks nothing
+  it asked before. Failures are not cached, so a re-run asks again.
+- At most `max_calls` HTTP requests per build, retries included.
+- The template answer stays (outcome `kept_template: <reason>`) when a record holds
+  personal data (`pii`: never sent), the cap is reached (`max_calls`), the reply is empty
+  (`empty_reply`), the request failed after one retry (`http_error`, `timeout`,
+  `unreachable`, `bad_reply`), the rewrite lost a 「법령명」 제N조 citation
+  (`citation_dropped`) or a number (`number_dropped`) of the template answer, or the
+  rewrite shows personal data (`pii_in_reply`).
+- Until the endpoint has answered once in a build, failures a user must fix raise
+  DataError: unreachable, timing out, 404 (wrong path or model). 401/403 always raise.
+  After a first answer, failures fall back to the template and are counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import time
+import unicodedata
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+from toolkit.corpus.pii import find_pii
+from toolkit.errors import DataError
+from toolkit.recipe import TeacherSection
+
+log = logging.getLogger(__name__)
+
+SYSTEM_PROMPT = (
+    "당신은 대한민국 행정기관에서 민원 답변과 법령 안내문을 다듬는 공무원입니다. "
+    "사용자가 질문과 초안 답변을 주면, 초안 답변을 자연스럽고 정중한 행정 문체(합쇼체)로 "
+    "다시 써 주십시오. 반드시 다음을 지키십시오.\n"
+    "1. 초안에 있는 사실, 숫자, 날짜, 기간, 금액을 하나도 빼거나 바꾸지 마십시오.\n"
+    "2. 「법령명」 제N조 형태의 법령 인용은 초안에 적힌 그대로 모두 남기십시오.\n"
+    "3. 초안에 없는 법령, 조문, 숫자, 사례, 개인정보를 덧붙이지 마십시오.\n"
+    "4. 다시 쓴 답변 본문만 출력하고, 머리말이나 해설을 붙이지 마십시오."
+)
+SYSTEM_PROMPT_SHA256 = hashlib.sha256(SYSTEM_PROMPT.encode("utf-8")).hexdigest()
+
+CACHE_FILE = "replies.jsonl"
+RETRY_PAUSE_S = 1.0
+# A rewrite is about as long as its template; Korean runs about a token a character in
+# current tokenizers, so twice the characters leaves room without letting a reply ramble.
+MAX_TOKENS_CAP = 2048
+
+_CITATION = re.compile(r"「[^」\n]+」\s*제\s*\d+\s*조(?:\s*의\s*\d+)?")
+_DIGITS = re.compile(r"\d+")
+_THINKING = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
+_RETRIED_STATUSES = {408, 429, 500, 502, 503, 504}
+
+
+def teacher_request(record: dict, cfg: TeacherSection) -> dict:
+    """The chat-completions body sent for `record`: the fixed system prompt, then the
+    question and the template answer in one user message."""
+    question, answer = record["messages"][0]["content"], record["messages"][1]["content"]
+    user = (f"[질문]\n{question}\n\n[초안 답변]\n{answer}\n\n"
+            f"위 초안 답변을 지침에 따라 다시 써 주십시오.")
+    return {
+        "model": cfg.model,
+        "messages": [{"role": "system", "content": SYSTEM_PROMPT},
+                     {"role": "user", "content": user}],
+        "temperature": cfg.temperature,
+        "max_tokens": min(MAX_TOKENS_CAP, 2 * len(answer) + 64),
+    }
+
+
+def request_key(body: dict) -> str:
+    return hashlib.sha256(
+        json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    ).hexdigest()
+
+
+def lost_facts(template: str, rewrite: str) -> str | None:
+    """Why `rewrite` cannot replace `template` ("citation_dropped", "number_dropped"), or
+    None when every 「법령명」 제N조 citation (spacing aside) and every digit run of the
+    template still appears in it."""
+    flat = re.sub(r"\s+", "", rewrite)
+    if any(re.sub(r"\s+", "", c) not in flat for c in _CITATION.findall(template)):
+        return "citation_dropped"
+    if set(_DIGITS.findall(template)) - set(_DIGITS.findall(rewrite)):
+        return "number_dropped"
+    return None
+
+
+class _Failed(Exception):
+    """One chat-completions request that got no usable reply."""
+
+    def __init__(self, kind: str, detail: str, status: int | None = None):
+        super().__init__(detail)
+        self.kind, self.detail, self.status = kind, detail, status
+
+
+def _post(url: str, body: dict, timeout_s: float) -> str:
+    """The assistant text of one chat-completions reply ("" when it has none)."""
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get("OPENAI_API_KEY"):
+        headers["Authorization"] = f"Bearer {os.environ['OPENAI_API_KEY']}"
+    request = urllib.request.Request(
+        url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"), headers=headers,
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            raw = response.read()
+    except urllib.error.HTTPError as e:
+        detail = e.read(300).decode("utf-8", "replace").strip() or e.reason
+        raise _Failed("http_error", f"HTTP {e.code}: {detail}", e.code) from e
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, TimeoutError):
+            raise _Failed("timeout", f"no answer within {timeout_s:g} s") from e
+        raise _Failed("unreachable", str(e.reason)) from e
+    except TimeoutError as e:
+        raise _Failed("timeout", f"no answer within {timeout_s:g} s") from e
+    except OSError as e:  # connection reset or closed mid-reply
+        raise _Failed("unreachable", str(e)) from e
+    try:
+        content = json.loads(raw.decode("utf-8"))["choices"][0]["message"].get("content")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
+        raise _Failed("bad_reply", f"not a chat completion: {raw[:200]!r}") from e
+    return content if isinstance(content, str) else ""
+
+
+def _user_error(cfg: TeacherSection, url: str, failure: _Failed) -> DataError:
+    where = f"The teacher endpoint {cfg.base_url} (corpus.teacher.base_url)"
+    if failure.status in (401, 403):
+        return DataError(
+            f"{where} refused the request with {failure.detail}. Set OPENAI_API_KEY to the key "
+            f"the server expects (gongmu sends it as a Bearer token), or remove corpus.teacher "
+            f"from the recipe to build without a teacher."
+        )
+    if failure.status == 404:
+        return DataError(
+            f"{where} answered {failure.detail} to POST {url}: the path or the model is wrong. "
+            f"Check that base_url ends in /v1 and that corpus.teacher.model "
+            f"('{cfg.model}') is a model the server serves (GET {cfg.base_url.rstrip('/')}/models "
+            f"lists them)."
+        )
+    if failure.kind == "timeout":
+        return DataError(
+            f"{where} did not answer POST {url} within corpus.teacher.timeout_s="
+            f"{cfg.timeout_s:g} s, twice. Check that the server is up and not overloaded, or "
+            f"raise corpus.teacher.timeout_s."
+        )
+    return DataError(
+        f"{where} could not be reached ({failure.detail}). Start the OpenAI-compatible server "
+        f"(for example `vllm serve <model>` or `transformers serve <model dir>`) so that POST "
+        f"{url} answers, correct base_url (it usually ends in /v1), or remove corpus.teacher "
+        f"from the recipe to build without a teacher."
+    )
+
+
+def _read_cache(path: Path) -> dict[str, str]:
+    replies: dict[str, str] = {}
+    if not path.is_file():
+        return replies
+    bad = 0
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                row = json.loads(line)
+                replies[row["key"]] = row["reply"]
+            except (ValueError, KeyError, TypeError):
+                bad += 1  # a line cut short by an interrupted build: asked again
+    if bad:
+        log.warning("%s: skipped %d unreadable lines; those requests will be sent again.", path, bad)
+    return replies
+
+
+def _has_pii(record: dict) -> bool:
+    return any(find_pii(m["content"]) for m in record["messages"])
+
+
+def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
+                         cache_dir: Path) -> tuple[list[dict], dict]:
+    """`records` (in their order) with the assistant answer of each record whose task is
+    in `cfg.tasks` rewritten by the teacher where the rewrite keeps every citation and
+    number, and each such record's meta["teacher"] = {"model", "cache": "hit"|"miss",
+    "outcome": "rewritten" | "kept_template: <reason>"}; and a summary for the stage's
+    figures: {"model", "system_prompt_sha256", "records", "calls", "cache_hits",
+    "outcomes": {outcome: count}}. Other records are returned as they are."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_path = cache_dir / CACHE_FILE
+    cache = _read_cache(cache_path)
+    url = cfg.base_url.rstrip("/") + "/chat/completions"
+    tasks = set(cfg.tasks)
+    chosen = sorted((i for i, r in enumerate(records) if r["meta"].get("task") in tasks),
+                    key=lambda i: (records[i]["id"], i))
+    out = list(records)
+    outcomes: Counter = Counter()
+    calls = hits = 0
+    answered = False  # has the endpoint answered once in this build?
+
+    def send(body: dict) -> str:
+        nonlocal calls, answered
+        for attempt in (1, 2):
+            calls += 1
+            try:
+                reply = _post(url, body, cfg.timeout_s)
+                answered = True
+                return reply
+            except _Failed as failure:
+                retry = failure.kind in ("timeout", "unreachable") or failure.status in _RETRIED_STATUSES
+                if attempt == 1 and retry and calls < cfg.max_calls:
+                    time.sleep(RETRY_PAUSE_S)
+                    continue
+                if failure.status in (401, 403) or (
+                        not answered and (failure.kind in ("timeout", "unreachable") or failure.status == 404)):
+                    raise _user_error(cfg, url, failure) from failure
+                raise
+
+    with cache_path.open("a", encoding="utf-8") as cache_file:
+        for i in chosen:
+            record = records[i]
+            template = record["messages"][1]["content"]
+            cached = "miss"
+            if _has_pii(record):
+                outcome = "kept_template: pii"
+            else:
+                body = teacher_request(record, cfg)
+                key = request_key(body)
+                reply = cache.get(key)
+                if reply is not None:
+                    cached, hits = "hit", hits + 1
+                elif calls >= cfg.max_calls:
+                    outcome = "kept_template: max_calls"
+                else:
+                    try:
+                        reply = send(body)
+                        cache[key] = reply
+                        cache_file.write(json.dumps({"key": key, "model": cfg.model, "reply": reply},
+                                                    ensure_ascii=False) + "\n")
+                        cache_file.flush()
+                    except _Failed as failure:
+                        if not any(k.startswith("kept_template: " + failure.kind) for k in outcomes):
+                            log.warning("Teacher request for %s failed (%s); keeping template "
+                                        "answers where requests fail.", record["id"], failure.detail)
+                        outcome = f"kept_template: {failure.kind}"
+                if reply is not None:
+                    rewrite = unicodedata.normalize("NFC", _THINKING.sub("", reply).strip())
+                    if not rewrite:
+                        outcome = "kept_template: empty_reply"
+                    elif why := lost_facts(template, rewrite):
+                        outcome = f"kept_template: {why}"
+                    elif find_pii(rewrite):
+                        outcome = "kept_template: pii_in_reply"
+                    else:
+                        outcome = "rewritten"
+            outcomes[outcome] += 1
+            answer = rewrite if outcome == "rewritten" else template
+            out[i] = {
+                **record,
+                "messages": [record["messages"][0], {**record["messages"][1], "content": answer},
+                             *record["messages"][2:]],
+                "meta": {**record["meta"],
+                         "teacher": {"model": cfg.model, "cache": cached, "outcome": outcome}},
+            }
+    summary = {
+        "model": cfg.model,
+        "system_prompt_sha256": SYSTEM_PROMPT_SHA256,
+        "records": len(chosen),
+        "calls": calls,
+        "cache_hits": hits,
+        "outcomes": dict(sorted(outcomes.items())),
+    }
+    log.info("Teacher %s: %d records, %d requests, %d cache hits; %s", cfg.model, len(chosen),
+             calls, hits, ", ".join(f"{n}× {k}" for k, n in sorted(outcomes.items())) or "nothing to do")
+    return out, summary
