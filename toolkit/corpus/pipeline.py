@@ -142,7 +142,7 @@ def _executors(recipe: Recipe, work: Path) -> list:
         c = slurm(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
         return [slurm(finish, 1, "finish", c)]
     try:
-        import ray  # noqa: F401
+        import ray as ray_lib
     except ImportError:
         raise RecipeError(
             f"{recipe.where('corpus', 'executor')}: corpus.executor: ray needs Ray, which is "
@@ -152,19 +152,17 @@ def _executors(recipe: Recipe, work: Path) -> list:
 
     r = cfg.ray
 
-    def ray(pipeline, n, name, depends=None):
+    def on_ray(pipeline, n, name, depends=None):
         return RayPipelineExecutor(pipeline, tasks=n, cpus_per_task=r.cpus_per_task,
                                    logging_dir=f"{w}/logs/{name}", depends=depends,
                                    skip_completed=False)
 
     if r.address:
-        import ray as ray_lib
-
         ray_lib.init(address=r.address, ignore_reinit_error=True)
-    a = ray(first, r.tasks, "documents")
-    b = ray(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
-    c = ray(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
-    return [ray(finish, 1, "finish", c)]
+    a = on_ray(first, r.tasks, "documents")
+    b = on_ray(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
+    c = on_ray(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
+    return [on_ray(finish, 1, "finish", c)]
 
 
 class _FinishCorpus:
