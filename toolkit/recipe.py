@@ -152,6 +152,12 @@ class DedupSection(_Section):
     instructions: bool = Field(
         True, description="Deduplicate the synthesised instructions too (exact + MinHash)."
     )
+    templated_tasks: list[str] = Field(
+        default_factory=lambda: ["refuse"],
+        description="Families whose examples share a template by design (refusals): only "
+        "exact duplicates are dropped, and they are built for training documents only "
+        "(their held-out measure is an eval suite with other templates).",
+    )
 
 
 class DecontaminationSection(_Section):

@@ -148,8 +148,11 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
           f"threshold ≈ Jaccard {(1 / cfg.dedup.minhash.num_buckets) ** (1 / cfg.dedup.minhash.hashes_per_bucket):.2f}): "
           f"{f['documents_near_duplicates']} documents dropped. Character shingles because Korean "
           f"spacing varies between copies and particles attach to words.",
-          f"- Instruction-level dedup (same methods over each example's text): "
-          f"{f['examples_instruction_duplicates']} examples dropped.",
+          f"- Instruction-level dedup (same methods over each example's text, within each "
+          f"task family): {f['examples_instruction_duplicates']} examples dropped. Families "
+          f"templated by design ({', '.join(cfg.dedup.templated_tasks) or 'none'}) get the exact "
+          f"check only and are built for training documents only "
+          f"({f.get('examples_templated_held_out', 0)} held-out examples not kept).",
           f"- Splits by source document ({cfg.test_fraction:.0%} test, {cfg.validation_fraction:.0%} "
           f"validation, stratified by source), so no document's articles appear in two splits.",
           f"- Decontamination: {f['examples_decontaminated']} training examples dropped whose "
@@ -181,7 +184,10 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
           "- Statutes are the versions in the source checkout; laws change, and the corpus does not track amendments after that commit.",
           "- The PII detector is rule-based: it finds numbers and context-marked names; a name "
           "with no marking context is not found. Supreme Court rulings arrive already masked (김○○).",
-          "- Decontamination compares word n-grams; a paraphrased eval item is not caught.", ""]
+          "- Decontamination compares word n-grams; a paraphrased eval item is not caught.",
+          "- Near-duplicate documents are dropped as a cluster keeping one: templated documents "
+          "(for example summary dismissals of appeals, 심리불속행 기각, which differ only in case "
+          "numbers) collapse to a single copy.", ""]
     path.write_text("\n".join(L), encoding="utf-8")
     return path
 

@@ -71,11 +71,13 @@ def record_text(record: dict) -> str:
     return "\n".join(m["content"] for m in record["messages"])
 
 
-def instruction_duplicates(records: list[dict], signer, exact: bool, near: bool) -> dict[str, str]:
+def instruction_duplicates(records: list[dict], signer, exact: bool, near: bool,
+                           exempt: set[str] = frozenset()) -> dict[str, str]:
     """record id -> reason for records to drop, keeping the first of each group in the
     given order (callers put eval splits first, so a training copy is the one dropped).
     Examples are compared within their task family only: a title and a summary of the
-    same passage share most of their text and are still different examples.
+    same passage share most of their text and are still different examples. Families in
+    `exempt` (templated by design) get the exact check only.
     `signer` is a `steps.KoreanMinhashSignature` (its shingles and permutations)."""
     drop: dict[str, str] = {}
     if exact:
@@ -89,10 +91,10 @@ def instruction_duplicates(records: list[dict], signer, exact: bool, near: bool)
     if near:
         tables: dict[str, list[dict[tuple, str]]] = {}
         for r in records:
+            if r["id"] in drop or r["meta"].get("task") in exempt:
+                continue
             bands = tables.setdefault(r["meta"].get("task", ""),
                                       [dict() for _ in range(signer.config.num_buckets)])
-            if r["id"] in drop:
-                continue
             shingles = signer.get_shingles(record_text(r))
             if shingles.size == 0:
                 continue

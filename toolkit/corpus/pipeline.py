@@ -253,12 +253,18 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
     # -- instruction examples (built per document in the datatrove step)
     records: list[dict] = []
     made_by_doc: dict[str, int] = {}
+    removed: list[dict] = []
+    templated = set(cfg.dedup.templated_tasks)
     for d in sorted(docs, key=lambda d: d["id"]):
         made = d["meta"].pop("records", [])
         for rec in made:
             rec["meta"]["split"] = split[d["id"]]
+            if split[d["id"]] != "train" and rec["meta"]["task"] in templated:
+                removed.append({"id": rec["id"], "split": split[d["id"]], "step": "templated family",
+                                "reason": f"'{rec['meta']['task']}' examples share a template; "
+                                          f"they are built for training documents only"})
         made_by_doc[d["id"]] = len(made)
-        records += made
+        records += [r for r in made if split[d["id"]] == "train" or r["meta"]["task"] not in templated]
     phase("synthesis")
     if cfg.teacher is not None:
         from toolkit.corpus.teacher import rewrite_with_teacher
@@ -269,10 +275,9 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
     order = {"test": 0, "validation": 1, "train": 2}
     records.sort(key=lambda r: (order[r["meta"]["split"]], r["id"]))
     signer = KoreanMinhashSignature(str(work / "unused"), cfg)
-    removed: list[dict] = []
     if cfg.dedup.instructions:
         idup = dedup.instruction_duplicates(records, signer, exact=cfg.dedup.exact,
-                                            near=cfg.dedup.minhash.enabled)
+                                            near=cfg.dedup.minhash.enabled, exempt=templated)
         removed += [{"id": r["id"], "split": r["meta"]["split"], "step": "instruction dedup",
                      "reason": idup[r["id"]]} for r in records if r["id"] in idup]
         records = [r for r in records if r["id"] not in idup]
@@ -461,6 +466,7 @@ def _figures(recipe, docs, accounting, by_split, removed, dup, per_source, suite
         "documents_near_duplicates": len(dup) - exact,
         "examples_instruction_duplicates": removed_by["instruction dedup"],
         "examples_decontaminated": removed_by["decontamination"],
+        "examples_templated_held_out": removed_by["templated family"],
         "decontamination_eval_items": suite_items + len(by_split["test"]),
         "documents_by_split": dict(Counter(a["split"] for a in accounting if a["status"] == "kept")),
         "records_train": len(by_split["train"]),

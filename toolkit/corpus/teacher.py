@@ -20,8 +20,9 @@ rewrite only when it still holds every fact the template answer states. Rules:
   personal data (`pii`: never sent), the cap is reached (`max_calls`), the reply is empty
   (`empty_reply`), the request failed after one retry (`http_error`, `timeout`,
   `unreachable`, `bad_reply`), the rewrite lost a 「법령명」 제N조 citation
-  (`citation_dropped`) or a number (`number_dropped`) of the template answer, or the
-  rewrite shows personal data (`pii_in_reply`).
+  (`citation_dropped`) or a number (`number_dropped`) of the template answer, holds
+  U+FFFD from broken decoding (`garbled_reply`), or shows personal data (`pii_in_reply`).
+  The checks guard facts, not style: only a capable teacher gives useful rewrites.
 - Until the endpoint has answered once in a build, failures a user must fix raise
   DataError: unreachable, timing out, 404 (wrong path or model). 401/403 always raise.
   After a first answer, failures fall back to the template and are counted.
@@ -263,6 +264,8 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                         outcome = "kept_template: empty_reply"
                     elif why := lost_facts(template, rewrite):
                         outcome = f"kept_template: {why}"
+                    elif "\ufffd" in rewrite:
+                        outcome = "kept_template: garbled_reply"
                     elif find_pii(rewrite):
                         outcome = "kept_template: pii_in_reply"
                     else:
