@@ -309,8 +309,7 @@ def korean_pdf() -> bytes:
     from matplotlib.backends.backend_pdf import PdfPages
 
     font = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-    if not os.path.exists(font):
-        pytest.skip(f"{font} (fonts-noto-cjk) is not installed")
+    assert os.path.exists(font), f"{font} is missing: run scripts/setup/install_browser.sh (fonts-noto-cjk)"
     properties = font_manager.FontProperties(fname=font)
     buffer = io.BytesIO()
     with matplotlib.rc_context({"pdf.fonttype": 42}), \

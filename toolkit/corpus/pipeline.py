@@ -269,7 +269,10 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
     if cfg.teacher is not None:
         from toolkit.corpus.teacher import rewrite_with_teacher
 
-        records = rewrite_with_teacher(records, cfg.teacher, recipe.run_dir / "teacher-cache")
+        records, teacher_summary = rewrite_with_teacher(records, cfg.teacher,
+                                                        recipe.run_dir / "teacher-cache")
+    else:
+        teacher_summary = None
 
     # -- instruction-level dedup: eval sides first, so a training copy is the one dropped
     order = {"test": 0, "validation": 1, "train": 2}
@@ -339,6 +342,8 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
     figures = _figures(recipe, docs, accounting, by_split, removed, dup, per_source,
                        suite_items, _step_stats(work), started)
     figures["phase_seconds"] = phases
+    if teacher_summary is not None:
+        figures["teacher"] = teacher_summary
     with tracking.stage_run(recipe, "corpus") as run:
         with stage_folder(recipe, "corpus") as out:
             for side, rows in by_split.items():

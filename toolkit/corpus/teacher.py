@@ -25,7 +25,9 @@ rewrite only when it still holds every fact the template answer states. Rules:
   The checks guard facts, not style: only a capable teacher gives useful rewrites.
 - Until the endpoint has answered once in a build, failures a user must fix raise
   DataError: unreachable, timing out, 404 (wrong path or model). 401/403 always raise.
-  After a first answer, failures fall back to the template and are counted.
+  After a first answer, failures fall back to the template and are counted; after
+  GIVE_UP_AFTER failed records in a row the endpoint is taken as down and the rest of the
+  build asks it nothing (`endpoint_down`), rather than waiting out a timeout per record.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ SYSTEM_PROMPT_SHA256 = hashlib.sha256(SYSTEM_PROMPT.encode("utf-8")).hexdigest()
 
 CACHE_FILE = "replies.jsonl"
 RETRY_PAUSE_S = 1.0
+GIVE_UP_AFTER = 5
 # A rewrite is about as long as its template; Korean runs about a token a character in
 # current tokenizers, so twice the characters leaves room without letting a reply ramble.
 MAX_TOKENS_CAP = 2048
@@ -101,6 +104,19 @@ def lost_facts(template: str, rewrite: str) -> str | None:
         return "citation_dropped"
     if set(_DIGITS.findall(template)) - set(_DIGITS.findall(rewrite)):
         return "number_dropped"
+    return None
+
+
+def judge_rewrite(template: str, rewrite: str) -> str | None:
+    """Why `rewrite` (stripped) must not replace `template`, or None when it may."""
+    if not rewrite:
+        return "empty_reply"
+    if why := lost_facts(template, rewrite):
+        return why
+    if "\ufffd" in rewrite:  # bytes cut mid-character: never training text
+        return "garbled_reply"
+    if find_pii(rewrite):
+        return "pii_in_reply"
     return None
 
 
@@ -210,7 +226,7 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                     key=lambda i: (records[i]["id"], i))
     out = list(records)
     outcomes: Counter = Counter()
-    calls = hits = 0
+    calls = hits = failures_in_a_row = 0
     answered = False  # has the endpoint answered once in this build?
 
     def send(body: dict) -> str:
@@ -246,30 +262,27 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                     cached, hits = "hit", hits + 1
                 elif calls >= cfg.max_calls:
                     outcome = "kept_template: max_calls"
+                elif failures_in_a_row >= GIVE_UP_AFTER:
+                    outcome = "kept_template: endpoint_down"
                 else:
                     try:
                         reply = send(body)
+                        failures_in_a_row = 0
                         cache[key] = reply
                         cache_file.write(json.dumps({"key": key, "model": cfg.model, "reply": reply},
                                                     ensure_ascii=False) + "\n")
                         cache_file.flush()
                     except _Failed as failure:
-                        if not any(k.startswith("kept_template: " + failure.kind) for k in outcomes):
-                            log.warning("Teacher request for %s failed (%s); keeping template "
-                                        "answers where requests fail.", record["id"], failure.detail)
+                        failures_in_a_row += 1
+                        log.warning("Teacher request for %s failed (%s); its template answer stays.%s",
+                                    record["id"], failure.detail,
+                                    " The endpoint is taken as down for the rest of this build."
+                                    if failures_in_a_row == GIVE_UP_AFTER else "")
                         outcome = f"kept_template: {failure.kind}"
                 if reply is not None:
                     rewrite = unicodedata.normalize("NFC", _THINKING.sub("", reply).strip())
-                    if not rewrite:
-                        outcome = "kept_template: empty_reply"
-                    elif why := lost_facts(template, rewrite):
-                        outcome = f"kept_template: {why}"
-                    elif "\ufffd" in rewrite:
-                        outcome = "kept_template: garbled_reply"
-                    elif find_pii(rewrite):
-                        outcome = "kept_template: pii_in_reply"
-                    else:
-                        outcome = "rewritten"
+                    why = judge_rewrite(template, rewrite)
+                    outcome = f"kept_template: {why}" if why else "rewritten"
             outcomes[outcome] += 1
             answer = rewrite if outcome == "rewritten" else template
             out[i] = {
