@@ -48,7 +48,7 @@ def test_eval_scores_base_and_tuned_on_the_same_items(pipeline_run):
     base = read_jsonl(folder / "outputs" / "quickstart.base.jsonl")
     tuned = read_jsonl(folder / "outputs" / "quickstart.tuned.jsonl")
     assert [r["id"] for r in base] == [r["id"] for r in tuned] and len(base) == results["items"]
-    assert [r["prompt_sha256"] for r in base] == [r["prompt_sha256"] for r in tuned]
+    assert [r["prompt_hash"] for r in base] == [r["prompt_hash"] for r in tuned]
     assert [r["output"] for r in base] != [r["output"] for r in tuned]
     for label, rows in (("base", base), ("tuned", tuned)):
         mean = sum(r["scores"]["chrf"] for r in rows) / len(rows)
@@ -205,7 +205,7 @@ def test_greedy_outputs_do_not_depend_on_batch_size(pipeline_run):
     train_dir = pipeline_run.stage_dir("train")
     tok = load_trained_tokenizer(train_dir)
     model = PeftModel.from_pretrained(load_model(pipeline_run.model), train_dir / "adapter")
-    items = read_jsonl(pipeline_run.stage_dir("corpus") / "eval.jsonl")[:16]
+    items = read_jsonl(pipeline_run.stage_dir("corpus") / "test.jsonl")[:16]
     prompts = render_prompts(tok, items)
     one = generate(model, tok, prompts, batch_size=1, max_new_tokens=12)
     sixteen = generate(model, tok, prompts, batch_size=16, max_new_tokens=12)

@@ -297,6 +297,50 @@ def eval_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRID
     run_stages(recipe, overrides, ["eval"])
 
 
+@eval_app.command("compare")
+def eval_compare(
+    a: str = typer.Argument(..., help="Baseline: an eval folder (or run folder), PATH:base / PATH:tuned, or a per-item JSONL."),
+    b: str = typer.Argument(..., help="Candidate, the same forms."),
+    metric: Optional[list[str]] = typer.Option(None, "--metric", help="Only these metrics (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON on stdout."),
+) -> None:
+    """Paired per-item comparison of two eval results: mean difference with a paired
+    bootstrap CI, McNemar's test for 0/1 metrics."""
+    from toolkit.eval.compare import compare_command
+
+    raise typer.Exit(compare_command(a, b, metric or None, as_json))
+
+
+@eval_app.command("gate")
+def eval_gate(
+    baseline: str = typer.Option(..., "--baseline", help="The accepted model's eval results."),
+    candidate: str = typer.Option(..., "--candidate", help="The checkpoint under test."),
+    max_drop: float = typer.Option(0.02, "--max-drop", help="Largest tolerated drop of a suite's primary metric."),
+    junit: Optional[Path] = typer.Option(None, "--junit", help="Write JUnit XML here."),
+    confidence: float = typer.Option(0.95, "--confidence", help="Confidence of the bootstrap interval."),
+    all_metrics: bool = typer.Option(False, "--all-metrics", help="Gate every metric, not only the primary."),
+) -> None:
+    """Non-inferiority gate for CI: exit 1 when a suite's candidate score may be worse than
+    the baseline's by more than --max-drop (lower bound of the paired CI)."""
+    from toolkit.eval.compare import gate_command
+
+    raise typer.Exit(gate_command(baseline, candidate, max_drop, junit, confidence, all_metrics))
+
+
+@eval_app.command("export-lm-eval")
+def eval_export_lm_eval(
+    suite: Path = typer.Argument(..., help="A suite folder (evals/<suite>)."),
+    out_dir: Path = typer.Argument(..., help="Where to write the lm-eval task."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus stage folder, for from_corpus suites."),
+    items: Optional[Path] = typer.Option(None, "--items", help="Built items (an eval folder's items/<suite>.jsonl), for builder suites."),
+) -> None:
+    """Write an lm-evaluation-harness task (YAML + data + metric functions) for a suite:
+    run it with `lm_eval --model hf --include_path OUT_DIR --tasks gongmu_<suite>`."""
+    from toolkit.eval.lm_eval_export import export_lm_eval_command
+
+    raise typer.Exit(export_lm_eval_command(suite, out_dir, corpus, items))
+
+
 @export_app.command("recipe-stage", hidden=True)
 def export_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
     """Merge the adapter, save safetensors + tokenizer, verify against the adapter model."""

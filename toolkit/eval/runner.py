@@ -3,6 +3,12 @@ same items, same prompts, greedy decoding.
 
 Prompts are rendered with the tokenizer the train stage saved (the one the export ships),
 so the model is scored on exactly the text it will see when served.
+
+The stage folder holds `results.json` (per suite: task, item count, metrics, primary
+metric, suite/prompts/chat-template hashes, thresholds, and per model the mean scores,
+scores by task and threshold verdicts), `outputs/<suite>.<base|tuned>.jsonl` (one row per
+item, see `toolkit.eval.tasks.score_suite`) and, for suites built at eval time,
+`items/<suite>.jsonl` (the items as built).
 """
 
 from __future__ import annotations
@@ -10,15 +16,15 @@ from __future__ import annotations
 import hashlib
 from statistics import fmean
 
-import torch
-
 from toolkit import tracking
 from toolkit.artifacts import StageOutput, open_upstreams, stage_folder, write_json, write_jsonl
 from toolkit.console import progress
-from toolkit.eval.metrics import METRICS
 from toolkit.eval.suite import Suite, load_suite
+from toolkit.eval.tasks import generate, render_prompts, score_suite, suite_prompts, work_units
 from toolkit.recipe import Recipe, check_paths
 from toolkit.train.model import check_base_unchanged, load_model
+
+__all__ = ["evaluate", "generate", "load_trained_tokenizer", "render_prompts", "summarize"]
 
 
 def load_trained_tokenizer(train_dir):
@@ -27,63 +33,32 @@ def load_trained_tokenizer(train_dir):
     return AutoTokenizer.from_pretrained(train_dir / "tokenizer", local_files_only=True)
 
 
-def render_prompts(tok, items: list[dict]) -> list[str]:
-    return [
-        tok.apply_chat_template(item["messages"][:-1], tokenize=False, add_generation_prompt=True)
-        for item in items
-    ]
-
-
-@torch.no_grad()
-def generate(model, tok, prompts: list[str], batch_size: int, max_new_tokens: int,
-             on_batch=None) -> list[str]:
-    """Greedy completions of `prompts`, batched with left padding and the KV cache."""
-    tok.padding_side = "left"
-    model.eval()
-    eos = model.generation_config.eos_token_id
-    outputs: list[str] = []
-    for start in range(0, len(prompts), batch_size):
-        chunk = prompts[start:start + batch_size]
-        enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
-        enc = {k: v.to(model.device) for k, v in enc.items()}
-        out = model.generate(
-            **enc,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            num_beams=1,
-            eos_token_id=eos if eos is not None else tok.eos_token_id,
-            pad_token_id=tok.pad_token_id,
-            use_cache=True,
-        )
-        new = out[:, enc["input_ids"].shape[1]:]
-        outputs += [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
-        if on_batch:
-            on_batch(len(chunk))
-    return outputs
-
-
-def score_items(suite: Suite, outputs: list[str]) -> list[dict]:
-    rows = []
-    for item, output in zip(suite.items, outputs):
-        reference = item["messages"][-1]["content"]
-        rows.append({
-            "id": item["id"],
-            "task": (item.get("meta") or {}).get("task"),
-            "output": output,
-            "reference": reference,
-            "scores": {m: METRICS[m](output, reference) for m in suite.metrics},
-        })
-    return rows
-
-
 def summarize(suite: Suite, rows: list[dict]) -> dict:
+    """Mean scores, scores by task (`meta.task`) and threshold verdicts of one model."""
     scores = {m: fmean(r["scores"][m] for r in rows) for m in suite.metrics} if rows else {}
     by_task: dict[str, dict] = {}
     for task in sorted({r["task"] for r in rows if r["task"]}):
         sub = [r for r in rows if r["task"] == task]
         by_task[task] = {"items": len(sub),
                          **{m: fmean(r["scores"][m] for r in sub) for m in suite.metrics}}
-    return {"scores": scores, "by_task": by_task}
+    verdicts = threshold_verdicts(suite.spec.thresholds, scores)
+    return {"scores": scores, "by_task": by_task, "thresholds": verdicts,
+            "passed": all(v["passed"] for v in verdicts.values())}
+
+
+def threshold_verdicts(thresholds: dict[str, float], scores: dict[str, float]) -> dict:
+    """{metric: {"minimum"|"maximum": t, "value": mean, "passed": bool}}: a threshold is a
+    minimum, or a maximum for a lower-is-better metric (pii_leak)."""
+    from toolkit.eval.compare import LOWER_IS_BETTER
+
+    verdicts = {}
+    for metric, level in thresholds.items():
+        value = scores[metric]
+        if metric in LOWER_IS_BETTER:
+            verdicts[metric] = {"maximum": level, "value": value, "passed": value <= level}
+        else:
+            verdicts[metric] = {"minimum": level, "value": value, "passed": value >= level}
+    return verdicts
 
 
 def evaluate(recipe: Recipe) -> StageOutput:
@@ -95,7 +70,7 @@ def evaluate(recipe: Recipe) -> StageOutput:
     check_base_unchanged(recipe.model.path, trained.path)
     tok = load_trained_tokenizer(trained.path)
     suites = [load_suite(s, corpus.path) for s in recipe.eval.suites]
-    prompts = {s.name: render_prompts(tok, s.items) for s in suites}
+    prompts = {s.name: suite_prompts(tok, s) for s in suites}
     results: dict = {"suites": {}}
     all_rows: dict[tuple[str, str], list[dict]] = {}
 
@@ -105,28 +80,26 @@ def evaluate(recipe: Recipe) -> StageOutput:
             if label == "tuned":
                 model = PeftModel.from_pretrained(model, trained.path / "adapter")
             for suite in suites:
-                n = len(suite.items)
-                task = bar.add_task(f"{suite.name} · {label}", total=n, info="")
-                outputs = generate(
-                    model, tok, prompts[suite.name], recipe.eval.batch_size,
-                    suite.spec.max_new_tokens or recipe.eval.max_new_tokens,
-                    on_batch=lambda k, t=task: bar.advance(t, k),
+                task = bar.add_task(f"{suite.name} · {label}", total=work_units(suite), info="")
+                all_rows[(suite.name, label)] = score_suite(
+                    model, tok, suite, prompts[suite.name], recipe.eval.batch_size,
+                    recipe.eval.max_new_tokens, on_batch=lambda k, t=task: bar.advance(t, k),
                 )
-                rows = score_items(suite, outputs)
-                for row, prompt in zip(rows, prompts[suite.name]):
-                    row["prompt_sha256"] = hashlib.sha256(prompt.encode("utf-8")).hexdigest()
-                all_rows[(suite.name, label)] = rows
 
     figures = {}
     for suite in suites:
         entry = {
             "path": str(suite.path),
+            "task": suite.task,
             "suite_hash": suite.hash,
             "prompts_hash": hashlib.sha256("\n".join(prompts[suite.name]).encode()).hexdigest(),
             "chat_template_sha256": hashlib.sha256(tok.chat_template.encode()).hexdigest(),
             "items": len(suite.items),
+            "few_shot": len(suite.shots),
+            "items_file": f"items/{suite.name}.jsonl" if suite.built else None,
             "metrics": suite.metrics,
             "primary_metric": suite.primary,
+            "thresholds": suite.spec.thresholds,
             "models": {},
         }
         for label in ("base", "tuned"):
@@ -138,6 +111,9 @@ def evaluate(recipe: Recipe) -> StageOutput:
     with tracking.stage_run(recipe, "eval") as run:
         with stage_folder(recipe, "eval", [corpus, trained]) as out:
             write_json(out.path / "results.json", results)
+            for suite in suites:
+                if suite.built:  # the built items, so the run can be audited and re-scored
+                    write_jsonl(out.path / "items" / f"{suite.name}.jsonl", suite.raw_items)
             for (suite_name, label), rows in all_rows.items():
                 write_jsonl(out.path / "outputs" / f"{suite_name}.{label}.jsonl", rows)
             out.figures.update(figures)
