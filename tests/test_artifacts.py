@@ -79,8 +79,8 @@ def test_tampered_missing_or_extra_files_are_named(recipe):
 
 def test_upstream_built_from_other_recipe_values_is_refused(recipe, tmp_path):
     write_stage(recipe)
-    changed = load_recipe(recipe.file, ["corpus.eval_fraction=0.5"])
-    with pytest.raises(ArtifactError, match="different recipe values.*corpus.eval_fraction"):
+    changed = load_recipe(recipe.file, ["corpus.test_fraction=0.5"])
+    with pytest.raises(ArtifactError, match="different recipe values.*corpus.test_fraction"):
         open_upstream(changed, "corpus")
     # Sections the stage does not consume do not matter.
     open_upstream(load_recipe(recipe.file, ["train.epochs=5"]), "corpus")

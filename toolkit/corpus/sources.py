@@ -145,3 +145,9 @@ def _jsonl_documents(source: CorpusSource, path: Path, file_id: str, base: dict)
         return
     if not produced:
         yield Quarantined(name, str(path), "no records (only blank lines)", file_id)
+
+
+def documents(source: CorpusSource) -> Iterator[Document | Quarantined]:
+    """Every document of a source, in file order (outside the pipeline: tests, notebooks)."""
+    for path in source_files(source):
+        yield from read_source_file(source, path)
