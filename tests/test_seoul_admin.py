@@ -23,7 +23,7 @@ def seoul_admin(tmp_path_factory) -> Path:
 
     assert (SHARED_DATA / "legalize-kr" / "kr").is_dir(), f"the shared data is missing at {SHARED_DATA}"
     out = tmp_path_factory.mktemp("seoul-admin")
-    overrides = [f"output_dir={out}", "tracking.enabled=false", f"corpus.card={out / 'card.md'}"]
+    overrides = [f"output_dir={out}", "tracking.enabled=false", f"corpus.card={out / 'seoul-admin.md'}"]
     if "GONGMU_SHARED_DATA" in os.environ:
         for i, sub in enumerate(("legalize-kr/kr", "precedent-kr/일반행정/대법원", "ordinances")):
             overrides.append(f"corpus.sources.{i}.path={SHARED_DATA / sub}")
@@ -47,6 +47,9 @@ def test_the_full_corpus_builds_and_every_input_is_accounted_for(seoul_admin):
     assert tasks == {"lookup", "explain", "summarise", "route", "draft", "refuse"}
     card = (seoul_admin / "data_card.md").read_text(encoding="utf-8")
     assert "| legalize-kr | statutes | legal |" in card and "| 주민등록번호 |" in card
+    # The committed card is the one this build writes (rebuild and commit it when the
+    # corpus changes: gongmu corpus build recipes/corpus/seoul-admin.yaml).
+    assert card == (REPO / "data_cards" / "seoul-admin.md").read_text(encoding="utf-8")
 
 
 def test_six_suites_build_at_least_100_items_each_from_held_out_documents_only(seoul_admin):

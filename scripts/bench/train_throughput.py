@@ -54,7 +54,7 @@ def main() -> None:
     recipe = work / "bench.yaml"
     recipe.write_text(
         f"name: bench\noutput_dir: {work / 'runs'}\nseed: 0\n"
-        f"corpus:\n  sources:\n    - path: {docs}\n  eval_fraction: 0.05\n"
+        f"corpus:\n  sources:\n    - path: {docs}\n  test_fraction: 0.05\n"
         f"model:\n  path: {work / 'model'}\n"
         f"train:\n  max_steps: {args.steps}\n  batch_size: {args.batch_size}\n  max_seq_len: 1024\n"
         f"  learning_rate: 1.0e-4\n  logging_steps: 5\n"

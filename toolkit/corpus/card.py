@@ -80,6 +80,15 @@ def _pii_quality() -> dict | None:
     return score_labelled(_PII_SET)
 
 
+def _shown(path: Path | None) -> str:
+    if path is None:
+        return "RECIPE"
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, list[dict]]) -> Path:
     """Write the card to `path` (and its length histogram beside it); return `path`."""
     from toolkit.corpus.synth import TASK_FAMILIES
@@ -106,7 +115,7 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
     L: list[str] = ["---", yaml.safe_dump(header, allow_unicode=True, sort_keys=False).strip(), "---", ""]
     L += [f"# Dataset card: {recipe.name}", "",
           f"{recipe.description or 'A Korean public-administration instruction corpus.'}", "",
-          f"Built by `gongmu corpus build {recipe.file.name if recipe.file else 'RECIPE'}`; "
+          f"Built by `gongmu corpus build {_shown(recipe.file)}`; "
           f"every figure below comes from that run's manifest (`corpus/manifest.json`).", ""]
     L += ["## Motivation", "",
           "For fine-tuning assistants that help Korean public officials find documents, check "
@@ -142,7 +151,7 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
           "- Quality filters per source profile (length, Hangul share). Web-text filters "
           "(Gopher repetition) are never applied to statutes, ordinances or rulings: they reject real legal text.",
           f"- Exact duplicates (hash of the NFC text without spaces and punctuation): "
-          f"{f['documents_exact_duplicates']} documents dropped.",
+          f"{f['documents_exact_duplicates']} document(s) dropped.",
           f"- Near duplicates (datatrove MinHash LSH over {cfg.dedup.minhash.shingle_chars}-character "
           f"shingles, {cfg.dedup.minhash.num_buckets} bands × {cfg.dedup.minhash.hashes_per_bucket} rows, "
           f"threshold ≈ Jaccard {(1 / cfg.dedup.minhash.num_buckets) ** (1 / cfg.dedup.minhash.hashes_per_bucket):.2f}): "
@@ -168,7 +177,9 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
         L += ["", f"Detector quality on gongmu's labelled test set ({pii_q['spans']} spans written "
               f"for the project, with hard negatives such as 사건번호, article numbers, dates and "
               f"amounts): overall precision {pii_q['overall']['precision']:.3f}, recall "
-              f"{pii_q['overall']['recall']:.3f}.", "", "| type | precision | recall |", "| --- | ---: | ---: |"]
+              f"{pii_q['overall']['recall']:.3f}. The set and the detector were written by the "
+              f"same team, so read these as a regression check rather than an independent "
+              f"estimate; names are found only where a role word (원고, 담당자, 변호사 …) marks them.", "", "| type | precision | recall |", "| --- | ---: | ---: |"]
         for t, q in sorted(pii_q["per_type"].items()):
             L.append(f"| {t} | {q['precision']:.3f} | {q['recall']:.3f} |")
     L += ["", "## Uses", "",
