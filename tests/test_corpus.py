@@ -315,3 +315,21 @@ def test_a_slurm_recipe_becomes_dependent_array_jobs_with_the_recipe_resources(t
     assert [e.world_size for e in chain] == [1, 1, 14, 8]  # finish, clusters, buckets, documents
     script = chain[-1].get_launch_file_contents(chain[-1].get_sbatch_args(8), "python run.py")
     assert "--partition=cpu" in script and "--cpus-per-task=4" in script and "--array=0-7" in script
+
+
+def test_plain_text_sources_are_read_and_a_corpus_no_task_applies_to_says_so(tmp_path):
+    from toolkit.corpus.sources import documents
+    from toolkit.recipe import CorpusSource
+
+    text = tmp_path / "text"
+    (text / "sub").mkdir(parents=True)
+    body = "주민등록 등본 발급 절차를 안내합니다. 신분증을 지참하여 가까운 주민센터를 방문해 주시기 바랍니다. " * 3
+    (text / "sub" / "안내.txt").write_text(body, encoding="utf-8")
+    (text / "old.txt").write_bytes(("옛 문서 " + body).encode("euc-kr"))
+    docs = {d.path.rsplit("/", 1)[1]: d for d in documents(CorpusSource(type="text", path=text))}
+    assert docs["old.txt"].meta["encoding"] == "euc-kr" and docs["old.txt"].text.startswith("옛 문서")
+    assert docs["안내.txt"].text == body and docs["안내.txt"].id == "text/sub/안내.txt"
+    # old.txt is a near duplicate of 안내.txt, so one document is left.
+    with pytest.raises(DataError, match=r"none of corpus.tasks \(title, article\) applies to the 1 "):
+        build_corpus(make_recipe(tmp_path, f"    - type: text\n      path: {text}\n",
+                                 "  tasks: [title, article]\n"))

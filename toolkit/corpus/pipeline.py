@@ -328,6 +328,13 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
             row.update(split=split[d["id"]], records=n, pii=d["meta"].get("pii") or {})
             accounting.append(row)
 
+    if not records:
+        raise DataError(
+            f"No instruction examples: none of corpus.tasks ({', '.join(cfg.tasks)}) applies to "
+            f"the {len(docs)} documents kept (see accounting reasons 'no instruction task "
+            f"applies'). Statutes, rulings and ordinances take lookup/explain/summarise/route/"
+            f"draft/refuse; front-matter documents take title/doc_type/department/article."
+        )
     for side in ("train", "test"):
         if not by_split[side]:
             knob = "corpus.test_fraction (lower it)" if side == "train" else "corpus.test_fraction (raise it)"
