@@ -4,12 +4,12 @@ the corpus."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import yaml
 
 from toolkit.recipe import Recipe
+from toolkit.report.plots import histogram_svg
 
 _BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096)
 _CHAR_BINS = (0, 100, 200, 400, 800, 1600, 3200, 6400)
@@ -52,26 +52,6 @@ def length_histogram(recipe: Recipe, train: list[dict]) -> tuple[str, list[tuple
     return f"{unit}, over all {len(train)} training examples", rows, lengths
 
 
-def _histogram_svg(lengths: list[int], unit: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    matplotlib.rcParams["svg.hashsalt"] = "gongmu"
-    fig, ax = plt.subplots(figsize=(6.4, 3.0), dpi=100)
-    ax.hist(lengths, bins=40, color="#1f5fa8")
-    ax.set_xlabel(unit.split(",")[0])
-    ax.set_ylabel("training examples")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    plt.close(fig)
-    svg = buf.getvalue()
-    return svg[svg.index("<svg"):]
-
-
 def _pii_quality() -> dict | None:
     if not _PII_SET.is_file():
         return None
@@ -109,7 +89,8 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
     }
     unit, hist_rows, lengths = length_histogram(recipe, by_split["train"])
     svg_name = (cfg.card or path).stem + ".lengths.svg"
-    (path.parent / svg_name).write_text(_histogram_svg(lengths, unit), encoding="utf-8")
+    (path.parent / svg_name).write_text(
+        histogram_svg(lengths, unit.split(",")[0], "training examples"), encoding="utf-8")
     pii_q = _pii_quality()
     f = figures
     L: list[str] = ["---", yaml.safe_dump(header, allow_unicode=True, sort_keys=False).strip(), "---", ""]
