@@ -321,8 +321,9 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
             accounting.append(_doc_row(d, "dropped", "synthesis",
                                        "no instruction task applies to this document"))
         elif n == 0:
-            accounting.append(_doc_row(d, "dropped", "instruction dedup/decontamination",
-                                       "all its examples were duplicates or overlapped eval items"))
+            accounting.append(_doc_row(d, "dropped", "instruction filtering",
+                                       "all its examples were removed as duplicates, eval overlap "
+                                       "or held-out templated examples (see removed_examples.jsonl)"))
         else:
             row = _doc_row(d, "kept", None, None)
             row.update(split=split[d["id"]], records=n, pii=d["meta"].get("pii") or {})
