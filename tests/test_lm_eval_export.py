@@ -234,3 +234,13 @@ def test_multi_turn_prompt_is_refused_with_its_roles(tmp_path):
                                     {"role": "assistant", "content": "라"}]}
     with pytest.raises(DataError, match=r"item 1: .*'user', 'assistant', 'user', 'assistant'"):
         export_lm_eval([item], {"name": "multi"}, tmp_path)
+
+
+def test_the_cli_exports_a_committed_suite(tmp_path):
+    from tests.conftest import REPO, gongmu
+
+    proc = gongmu("eval", "export-lm-eval", str(REPO / "evals" / "pii-leak"), str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "gongmu_pii_leak.yaml").is_file()
+    rows = (tmp_path / "out" / "gongmu_pii_leak.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 140
