@@ -280,13 +280,16 @@ def test_offsets_are_in_nfc_text(tmp_path):
     assert findings == find_pii(nfc)
 
 
-def test_scan_file_rejects_non_utf8_with_the_path(tmp_path):
+def test_scan_file_reads_legacy_korean_encodings_and_rejects_binary_with_the_path(tmp_path):
     from toolkit.errors import DataError
 
     path = tmp_path / "euckr.txt"
-    path.write_bytes("주민등록번호".encode("euc-kr"))
-    with pytest.raises(DataError, match="euckr.txt"):
-        scan_file(path)
+    path.write_bytes("담당자 연락처 010-2345-6789".encode("euc-kr"))
+    assert [f.text for f in scan_file(path)] == ["010-2345-6789"]
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(DataError, match="binary.txt"):
+        scan_file(binary)
 
 
 def test_pathological_inputs_scan_in_linear_time():

@@ -606,13 +606,15 @@ def redact_pii(text: str) -> tuple[str, Counter]:
 
 
 def scan_file(path) -> list[Finding]:
-    """Findings in a UTF-8 file (a BOM is fine); offsets are into its NFC text."""
+    """Findings in a text file, decoded as the corpus readers decode (UTF-8/16 with or
+    without BOM, CP949/EUC-KR); offsets are into its NFC text."""
+    from toolkit.corpus.formats import Unreadable, decode_text
+
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path} is not UTF-8 text (byte {e.start}); "
-                        f"convert it to UTF-8 and scan again.") from e
+        raw, _ = decode_text(path.read_bytes())
+    except Unreadable as e:
+        raise DataError(f"{path} cannot be scanned: {e}. Give a text file.") from None
     return find_pii(unicodedata.normalize("NFC", raw))
 
 

@@ -265,7 +265,7 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
                                           f"they are built for training documents only"})
         made_by_doc[d["id"]] = len(made)
         records += [r for r in made if split[d["id"]] == "train" or r["meta"]["task"] not in templated]
-    phase("synthesis")
+    phase("collect examples")
     if cfg.teacher is not None:
         from toolkit.corpus.teacher import rewrite_with_teacher
 
