@@ -142,7 +142,19 @@ def load_model(section: ModelSection, dtype: str | None = None, path: Path | Non
     if info.get("unexpected_keys"):
         log.warning("%s holds weights the model does not use: %s", path,
                     ", ".join(sorted(info["unexpected_keys"])[:8]))
+    if qlora is not None:
+        keep_4bit_inference_in_compute_dtype(model)
     return model
+
+
+def keep_4bit_inference_in_compute_dtype(model) -> None:
+    """On CPUs with AVX512-BF16, bitsandbytes repacks a 4-bit layer on its first forward
+    without gradients and from then on computes it in bf16, whatever the compute dtype.
+    The 4-bit model would then score and compare in another precision than it trained
+    in; keep it on the dequantise-and-matmul path that training uses."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
 
 
 def check_base_unchanged(model_path: Path, train_dir: Path) -> None:
