@@ -63,11 +63,12 @@ def pipeline_run(tmp_path_factory, tiny_model):
     return recipe
 
 
-def gongmu(*args: str, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess:
+def gongmu(*args: str, cwd: Path | None = None, check: bool = False,
+           env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real `gongmu` console script in a fresh process."""
     exe = Path(sys.executable).parent / "gongmu"
     proc = subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, cwd=cwd, env=dict(os.environ),
+        [str(exe), *args], capture_output=True, text=True, cwd=cwd, env=env or dict(os.environ),
         timeout=600,
     )
     if check and proc.returncode != 0:

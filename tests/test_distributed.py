@@ -1,8 +1,12 @@
 """Real 2-process trainings on CPU (gloo) under torchrun: DDP, DeepSpeed ZeRO-2 and
-ZeRO-3. The saved adapter must be non-empty, hold the weights rank 0 trained (gathered
-under ZeRO-3), and be the same whichever strategy trained it."""
+ZeRO-3, and full fine-tuning under ZeRO-3. The saved adapter (or model) must be
+non-empty, hold the weights rank 0 trained (gathered under ZeRO-3), and be the same
+whichever strategy trained it; the strategy that ran must be the one asked for. FSDP,
+which accelerate runs only on GPUs, is refused on CPU rather than run as DDP."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from safetensors.torch import load_file
@@ -12,38 +16,40 @@ from toolkit.artifacts import read_json
 from toolkit.corpus.pipeline import build_corpus
 from toolkit.recipe import load_recipe
 
-STRATEGIES = {
-    "ddp": [],
-    "zero2": [f"train.deepspeed={REPO / 'recipes/deepspeed/zero2.json'}"],
-    "zero3": [f"train.deepspeed={REPO / 'recipes/deepspeed/zero3.json'}"],
-}
+ZERO2 = f"train.deepspeed={REPO / 'recipes/deepspeed/zero2.json'}"
+ZERO3 = f"train.deepspeed={REPO / 'recipes/deepspeed/zero3.json'}"
+STRATEGIES = {"ddp": ([], "ddp"), "zero2": ([ZERO2], "deepspeed-zero2"),
+              "zero3": ([ZERO3], "deepspeed-zero3")}
+
+
+def two_process_training(tiny_model, folder, extra):
+    path = write_recipe(folder, tiny_model, name="dist")
+    overrides = ["train.max_steps=4", "tracking.enabled=false", *extra]
+    recipe = load_recipe(path, overrides)
+    build_corpus(recipe)
+    proc = gongmu("train", str(path), "--launcher", "torchrun", "--nproc", "2", *overrides)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    train_dir = recipe.stage_dir("train")
+    weights = train_dir / ("model/model.safetensors" if "train.method=full" in extra
+                           else "adapter/adapter_model.safetensors")
+    return read_json(train_dir / "manifest.json")["figures"], load_file(weights)
 
 
 @pytest.fixture(scope="module")
 def adapters(tiny_model, tmp_path_factory):
-    out = {}
-    for name, extra in STRATEGIES.items():
-        folder = tmp_path_factory.mktemp(name)
-        path = write_recipe(folder, tiny_model, name="dist")
-        overrides = ["train.max_steps=4", "tracking.enabled=false", *extra]
-        recipe = load_recipe(path, overrides)
-        build_corpus(recipe)
-        proc = gongmu("train", str(path), "--launcher", "torchrun", "--nproc", "2", *overrides)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        train_dir = recipe.stage_dir("train")
-        out[name] = (read_json(train_dir / "manifest.json")["figures"],
-                     load_file(train_dir / "adapter" / "adapter_model.safetensors"))
-    return out
+    return {name: two_process_training(tiny_model, tmp_path_factory.mktemp(name), extra)
+            for name, (extra, _) in STRATEGIES.items()}
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_two_process_training_saves_the_trained_adapter(adapters, strategy):
     figures, weights = adapters[strategy]
     assert figures["processes"] == 2 and figures["steps"] == 4
+    assert figures["distributed"] == STRATEGIES[strategy][1]
     lora_b = [t for k, t in weights.items() if "lora_B" in k]
     assert lora_b and all(t.abs().sum() > 0 for t in lora_b)  # trained, not empty
     saved = sum(t.abs().sum().item() for t in weights.values())
-    assert saved == pytest.approx(figures["adapter_abs_sum"], rel=1e-5)  # rank 0's weights
+    assert saved == pytest.approx(figures["trained_abs_sum"], rel=1e-5)  # rank 0's weights
 
 
 def test_ddp_zero2_and_zero3_train_the_same_adapter(adapters):
@@ -52,3 +58,37 @@ def test_ddp_zero2_and_zero3_train_the_same_adapter(adapters):
         _, weights = adapters[strategy]
         assert weights.keys() == reference.keys()
         assert max((weights[k] - reference[k]).abs().max().item() for k in weights) <= 1e-5
+
+
+def test_full_finetuning_under_zero3_saves_the_whole_gathered_model(tiny_model, tmp_path):
+    figures, weights = two_process_training(tiny_model, tmp_path, ["train.method=full", ZERO3])
+    assert figures["distributed"] == "deepspeed-zero3" and figures["method"] == "full"
+    base = load_file(tiny_model / "model.safetensors")
+    assert weights.keys() == base.keys()
+    assert all(weights[k].shape == base[k].shape for k in base)  # no empty ZeRO-3 partitions
+    assert all((weights[k] - base[k]).abs().max() > 0 for k in base)
+    saved = sum(t.double().abs().sum().item() for t in weights.values())
+    assert saved == pytest.approx(figures["trained_abs_sum"], rel=1e-5)
+
+
+FSDP_REFUSED = "asks for FSDP (distributed_type: FSDP), but this machine has no GPU"
+
+
+def test_fsdp_without_a_gpu_is_refused_rather_than_run_as_unsharded_ddp(tiny_model, tmp_path,
+                                                                        monkeypatch):
+    path = write_recipe(tmp_path, tiny_model, name="fsdp")
+    recipe = load_recipe(path, ["tracking.enabled=false"])
+    build_corpus(recipe)
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    proc = gongmu("train", str(path), "--launcher", "accelerate", "--accelerate-config", "fsdp",
+                  "--nproc", "2", "tracking.enabled=false", env=env)
+    assert proc.returncode == 2 and FSDP_REFUSED in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Started some other way (accelerate launch by hand, Slurm), each process refuses too.
+    from toolkit.errors import GongmuError
+    from toolkit.train.trainer import train
+
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")  # what accelerate launch sets
+    with pytest.raises(GongmuError, match=r"asks for FSDP \(distributed_type: FSDP\), but"):
+        train(recipe)
+    assert not recipe.stage_dir("train").exists()

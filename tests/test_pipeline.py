@@ -191,7 +191,7 @@ def test_a_failed_export_check_leaves_no_export_folder(pipeline_run, tmp_path):
     shutil.rmtree(run_dir / "export")
     proc = gongmu("export", str(recipe), "export.max_logit_diff=1e-12")
     assert proc.returncode == 2, proc.stderr
-    assert "does not match the trained adapter model" in proc.stderr and "exceeds" in proc.stderr
+    assert "does not match the trained model" in proc.stderr and "exceeds" in proc.stderr
     assert not (run_dir / "export").exists()
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".export")]
 

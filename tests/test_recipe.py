@@ -149,6 +149,27 @@ def test_accelerate_launch_configs_are_complete(path):
         assert ds and json.loads((REPO / ds).read_text())["zero_optimization"]["stage"] in (2, 3)
 
 
+def test_fsdp_config_is_what_accelerate_launch_turns_into_an_fsdp2_plugin(monkeypatch):
+    """accelerate's own launch code reads the config into the environment each process
+    sees, and its plugin is built from that: FSDP2, resharded after forward, the adapter
+    gathered whole on save."""
+    from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+    from accelerate.utils import FullyShardedDataParallelPlugin
+    from accelerate.utils.launch import prepare_multi_gpu_env
+
+    path = REPO / "recipes" / "accelerate" / "fsdp.yaml"
+    args = launch_command_parser().parse_args(
+        ["--config_file", str(path), "--num_processes", "2", "train.py"])
+    env = prepare_multi_gpu_env(_validate_launch_command(args)[0])
+    assert env["ACCELERATE_USE_FSDP"] == "true"
+    for key, value in env.items():
+        if key.startswith("FSDP_"):
+            monkeypatch.setenv(key, value)
+    plugin = FullyShardedDataParallelPlugin()
+    assert plugin.fsdp_version == 2 and plugin.reshard_after_forward is True
+    assert plugin.state_dict_type.name == "FULL_STATE_DICT" and plugin.cpu_ram_efficient_loading
+
+
 def test_cli_usage_errors_exit_2_with_a_message_not_a_traceback():
     proc = gongmu("train")
     assert proc.returncode == 2 and "Missing argument" in proc.stderr

@@ -1,4 +1,5 @@
-"""Resume is exact: N steps straight equal k steps, SIGKILL, and a resume to N."""
+"""Resume is exact: N steps straight equal k steps, SIGKILL, and a resume to N, for an
+adapter (LoRA with dropout, so the RNG state matters) and for full fine-tuning."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from safetensors.torch import load_file
 
 from tests.conftest import write_recipe
@@ -20,18 +22,23 @@ OVERRIDES = ["train.max_steps=40", "train.save_steps=5", "train.logging_steps=1"
              "train.lora.dropout=0.1", "tracking.enabled=false"]
 
 
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path):
+WEIGHTS = {"lora": "adapter/adapter_model.safetensors", "full": "model/model.safetensors"}
+
+
+@pytest.mark.parametrize("method", list(WEIGHTS))
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path, method):
+    overrides = [*OVERRIDES, f"train.method={method}"]
     (tmp_path / "a").mkdir()
-    straight = load_recipe(write_recipe(tmp_path / "a", tiny_model, name="r"), OVERRIDES)
+    straight = load_recipe(write_recipe(tmp_path / "a", tiny_model, name="r"), overrides)
     build_corpus(straight)
     train(straight)
 
     (tmp_path / "b").mkdir()
     path = write_recipe(tmp_path / "b", tiny_model, name="r")
-    killed = load_recipe(path, OVERRIDES)
+    killed = load_recipe(path, overrides)
     build_corpus(killed)
     exe = Path(sys.executable).parent / "gongmu"
-    proc = subprocess.Popen([str(exe), "train", str(path), *OVERRIDES],
+    proc = subprocess.Popen([str(exe), "train", str(path), *overrides],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     marker = checkpoint_dir(killed) / "checkpoint-10" / "trainer_state.json"
     deadline = time.time() + 300
@@ -42,11 +49,11 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path):
     assert marker.exists(), "the run never reached its second checkpoint"
     assert not killed.stage_dir("train").exists(), "the run finished before it was killed"
 
-    resumed = subprocess.run([str(exe), "train", str(path), *OVERRIDES, "--resume"],
+    resumed = subprocess.run([str(exe), "train", str(path), *overrides, "--resume"],
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    a = load_file(straight.stage_dir("train") / "adapter" / "adapter_model.safetensors")
-    b = load_file(killed.stage_dir("train") / "adapter" / "adapter_model.safetensors")
+    a = load_file(straight.stage_dir("train") / WEIGHTS[method])
+    b = load_file(killed.stage_dir("train") / WEIGHTS[method])
     assert a.keys() == b.keys()
     assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6
     curve_a = read_jsonl(straight.stage_dir("train") / "loss_curve.jsonl")

@@ -275,6 +275,12 @@ def launch_training(recipe: Path, overrides: list[str], launcher: str, nproc: in
             raise GongmuError(
                 f"--accelerate-config {accelerate_config}: no such file, and no "
                 f"recipes/accelerate/{accelerate_config}.yaml.")
+        import yaml
+
+        if (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("distributed_type") == "FSDP":
+            from toolkit.train.trainer import refuse_fsdp_without_accelerator
+
+            refuse_fsdp_without_accelerator()  # before N processes start, not in each of them
         extra = ["--num_processes", str(nproc)] if nproc else []
         cmd = [str(bin_dir / "accelerate"), "launch", "--config_file", str(config), *extra, *tail]
     else:

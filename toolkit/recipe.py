@@ -295,8 +295,10 @@ class QloraSection(_Section):
 
 
 class TrainSection(_Section):
-    method: Literal["lora", "dora", "qlora"] = Field(
-        "lora", description="lora; dora (weight-decomposed LoRA); qlora (LoRA on a 4-bit NF4 base)."
+    method: Literal["lora", "dora", "qlora", "full"] = Field(
+        "lora", description="lora; dora (weight-decomposed LoRA); qlora (LoRA on a 4-bit NF4 base); "
+        "full (every weight trained, fp32 master weights: for small models, about 16 bytes "
+        "per parameter before activations)."
     )
     lora: LoraSection = Field(default_factory=LoraSection)
     qlora: QloraSection = Field(default_factory=QloraSection)

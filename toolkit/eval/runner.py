@@ -1,5 +1,5 @@
-"""The eval stage: every suite on the base model and on the tuned model (base + adapter),
-same items, same prompts, greedy decoding.
+"""The eval stage: every suite on the base model and on the tuned model (base + adapter, or
+the fully fine-tuned checkpoint), same items, same prompts, greedy decoding.
 
 Prompts are rendered with the tokenizer the train stage saved (the one the export ships),
 so the model is scored on exactly the text it will see when served.
@@ -22,7 +22,7 @@ from toolkit.console import progress
 from toolkit.eval.suite import Suite, load_suite
 from toolkit.eval.tasks import generate, render_prompts, score_suite, suite_prompts, work_units
 from toolkit.recipe import Recipe, check_paths
-from toolkit.train.model import check_base_unchanged, load_model
+from toolkit.train.model import check_base_unchanged, load_model, load_tuned_model
 
 __all__ = ["evaluate", "generate", "load_trained_tokenizer", "render_prompts", "summarize"]
 
@@ -63,8 +63,6 @@ def threshold_verdicts(thresholds: dict[str, float], scores: dict[str, float]) -
 
 def evaluate(recipe: Recipe) -> StageOutput:
     """Score the base and the tuned model on every suite of `recipe.eval`."""
-    from peft import PeftModel
-
     check_paths(recipe, ["eval"])
     corpus, trained = open_upstreams(recipe, ["corpus", "train"])
     check_base_unchanged(recipe.model.path, trained.path)
@@ -78,7 +76,11 @@ def evaluate(recipe: Recipe) -> StageOutput:
     with progress() as bar:
         for label in ("base", "tuned"):
             if label == "tuned":
-                model = PeftModel.from_pretrained(model, trained.path / "adapter")
+                method = trained.manifest["section"]["train"]["method"]
+                if method == "full":
+                    del model  # the tuned checkpoint replaces the base
+                model = load_tuned_model(recipe.model, trained.path, method,
+                                         base=None if method == "full" else model)
             for suite in suites:
                 task = bar.add_task(f"{suite.name} · {label}", total=work_units(suite), info="")
                 all_rows[(suite.name, label)] = score_suite(

@@ -1,7 +1,7 @@
-"""The export stage: merge the adapter into the base in fp32, cast to `export.dtype`, save
-a sharded HF safetensors checkpoint with tokenizer, chat template, generation config and
-model card, and verify it against the adapter model before calling it done (a failed
-check fails the stage: no folder). Then the serving formats: vLLM scripts, the adapter
+"""The export stage: merge the adapter into the base in fp32 (a fully fine-tuned checkpoint
+needs no merge), cast to `export.dtype`, save a sharded HF safetensors checkpoint with
+tokenizer, chat template, generation config and model card, and verify it against the
+trained model before calling it done (a failed check fails the stage: no folder). Then the serving formats: vLLM scripts, the adapter
 alone, GGUF files with an Ollama Modelfile, and an optional signature.
 
 Writes <run>/export/{model/, adapter/, gguf/, serve.sh, serve_adapter.sh,
@@ -30,7 +30,7 @@ from toolkit.eval.runner import load_trained_tokenizer
 from toolkit.export import serving
 from toolkit.export.verify import max_logit_diff, probe_conversations, verify_export
 from toolkit.recipe import ModelSection, QloraSection, Recipe, check_paths
-from toolkit.train.model import DTYPES, check_base_unchanged, load_model
+from toolkit.train.model import DTYPES, check_base_unchanged, load_model, load_tuned_model
 
 
 @torch.no_grad()
@@ -90,8 +90,14 @@ def export(recipe: Recipe) -> StageOutput:
     records = read_jsonl(corpus.path / "test.jsonl") + read_jsonl(corpus.path / "train.jsonl")
     probes = probe_conversations(records, cfg.probes)
     adapter_dir = trained.path / "adapter"
-    adapter_model, merged = merge_adapter(recipe.model, adapter_dir, cfg.merge_base, qlora)
-    in_memory = max_logit_diff(adapter_model, merged, tok, probes)
+    if method == "full":
+        # Nothing to merge: the trained checkpoint is the model; a second copy is cast and
+        # saved, the first stays the reference.
+        trained_model = load_tuned_model(recipe.model, trained.path, method).eval()
+        merged = load_tuned_model(recipe.model, trained.path, method).eval()
+    else:
+        trained_model, merged = merge_adapter(recipe.model, adapter_dir, cfg.merge_base, qlora)
+    in_memory = max_logit_diff(trained_model, merged, tok, probes)
     extra: dict = {}
     if qlora is not None:
         from peft import PeftModel
@@ -116,12 +122,12 @@ def export(recipe: Recipe) -> StageOutput:
             merged.save_pretrained(model_dir, safe_serialization=True,
                                    max_shard_size=cfg.max_shard_size)
             tok.save_pretrained(model_dir)
-            report = verify_export(model_dir, adapter_model, tok, probes, cfg, in_memory)
+            report = verify_export(model_dir, trained_model, tok, probes, cfg, in_memory)
             report.update(extra, merge_base=cfg.merge_base, method=method)
             write_json(out.path / "verification.json", report)
             if not report["passed"]:
                 raise ArtifactError(
-                    f"The exported model does not match the trained adapter model: "
+                    f"The exported model does not match the trained model: "
                     f"{'; '.join(report['failures'])}. Nothing was written to "
                     f"{recipe.stage_dir('export')}."
                 )
@@ -150,7 +156,9 @@ def export(recipe: Recipe) -> StageOutput:
             if cfg.vllm:
                 _write_script(out.path / "serve.sh",
                               serving.vllm_merged_script(recipe.name, max_len))
-            if cfg.adapter:
+            if cfg.adapter and method == "full":
+                figures["adapter"] = "none: full fine-tuning trains every weight"
+            elif cfg.adapter:
                 figures.update(_export_adapter(recipe, adapter_dir, tok, out.path, max_len))
             if cfg.gguf:
                 figures.update(_export_gguf(recipe, model_dir, out.path / "gguf", tok))

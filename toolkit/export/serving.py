@@ -91,6 +91,13 @@ def model_card(*, name: str, base: str, method: dict, corpus: dict, evaluation: 
                verification: dict, data_card: str | None) -> str:
     """README.md in the Hugging Face model-card layout."""
     lora = method.get("lora", {})
+    full = method["method"] == "full"
+    how = ("every weight was fine-tuned, and the saved checkpoint checked against the trained "
+           "model" if full else "the adapter was merged into the base weights in fp32 and the "
+           "result checked against the adapter model")
+    method_line = ("- Method: full fine-tuning (every weight trained)" if full else
+                   f"- Method: {method['method']} (r={lora.get('r')}, alpha={lora.get('alpha')}, "
+                   f"target modules: {lora.get('target_modules')})")
     lines = [
         "---",
         f"base_model: {json.dumps(base, ensure_ascii=False)}",
@@ -102,14 +109,12 @@ def model_card(*, name: str, base: str, method: dict, corpus: dict, evaluation: 
         "",
         f"# {name}",
         "",
-        "A Korean public-administration assistant fine-tuned with gongmu: the adapter was merged "
-        "into the base weights in fp32 and the result checked against the adapter model.",
+        f"A Korean public-administration assistant fine-tuned with gongmu: {how}.",
         "",
         "## Model details",
         "",
         f"- Base model: `{base}`",
-        f"- Method: {method['method']} (r={lora.get('r')}, alpha={lora.get('alpha')}, "
-        f"target modules: {lora.get('target_modules')})",
+        method_line,
         f"- Training: {method.get('steps')} steps, learning rate {method.get('learning_rate')}, "
         f"max sequence length {method.get('max_seq_len')}",
         "",
@@ -148,7 +153,7 @@ def model_card(*, name: str, base: str, method: dict, corpus: dict, evaluation: 
         "",
         "## Files and verification",
         "",
-        f"- Merged logits vs. the adapter model: max |Δ| = {verification['max_abs_logit_diff']:.3g} "
+        f"- Exported logits vs. the trained model: max |Δ| = {verification['max_abs_logit_diff']:.3g} "
         f"on {verification['probes']} probes ({verification['dtype']}); bf16 cast: "
         f"{verification.get('max_abs_logit_diff_bf16', float('nan')):.3g}.",
         f"- Greedy generations identical: {verification['greedy_identical']}.",

@@ -1,4 +1,5 @@
-"""Checks an exported model against the adapter model it came from: logits on probe
+"""Checks an exported model against the trained model it came from (the adapter model, or
+the fully fine-tuned checkpoint): logits on probe
 conversations (max |delta|), greedy generations, tokenizer round trip, and the chat
 template rendering the same text as at training time."""
 
@@ -42,13 +43,13 @@ def greedy(model, tok, conversations: list[list[dict]]) -> list[str]:
 
 def verify_export(
     model_dir: Path,
-    adapter_model,
+    trained_model,
     train_tok,
     conversations: list[list[dict]],
     cfg: ExportSection,
     in_memory_diff: float,
 ) -> dict:
-    """Load `model_dir` with plain transformers and compare it with `adapter_model`."""
+    """Load `model_dir` with plain transformers and compare it with `trained_model`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     failures = []
@@ -60,26 +61,26 @@ def verify_export(
         model_dir, local_files_only=True, use_safetensors=True, dtype=torch.float32
     ).eval()
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-    diff = max_logit_diff(adapter_model, exported, train_tok, conversations)
+    diff = max_logit_diff(trained_model, exported, train_tok, conversations)
     limit = cfg.max_logit_diff if cfg.dtype == "float32" else None
     if limit is not None and diff > limit:
         failures.append(f"max |logit delta| {diff:.3g} exceeds export.max_logit_diff {limit:g}")
     if in_memory_diff > cfg.max_logit_diff:
         failures.append(
-            f"the fp32 merge differs from the adapter model by {in_memory_diff:.3g} "
+            f"the fp32 merge differs from the trained model by {in_memory_diff:.3g} "
             f"(> {cfg.max_logit_diff:g})"
         )
     # What a bf16 deployment of these weights loses, for the record (not a pass/fail check).
     exported_bf16 = AutoModelForCausalLM.from_pretrained(
         model_dir, local_files_only=True, use_safetensors=True, dtype=torch.bfloat16
     ).eval()
-    diff_bf16 = max_logit_diff(adapter_model, exported_bf16, train_tok, conversations)
+    diff_bf16 = max_logit_diff(trained_model, exported_bf16, train_tok, conversations)
     del exported_bf16
-    ours = greedy(adapter_model, train_tok, conversations)
+    ours = greedy(trained_model, train_tok, conversations)
     theirs = greedy(exported, tok if tok.chat_template else train_tok, conversations)
     same_greedy = ours == theirs
     if cfg.dtype == "float32" and not same_greedy:
-        failures.append("greedy generations differ between the adapter and the exported model")
+        failures.append("greedy generations differ between the trained and the exported model")
     if not tok.chat_template:
         template_same = False
         failures.append("the exported tokenizer has no chat template")

@@ -157,6 +157,25 @@ def keep_4bit_inference_in_compute_dtype(model) -> None:
             module.support_avx512bf16_for_cpu = False
 
 
+def trained_weights_dir(method: str) -> str:
+    """The train stage's weights folder: `model/` for full fine-tuning, else `adapter/`."""
+    return "model" if method == "full" else "adapter"
+
+
+def load_tuned_model(section: ModelSection, train_dir: Path, method: str, base=None,
+                     dtype: str = "float32"):
+    """The trained model of a train stage folder: the full checkpoint in `model/`, or the
+    base (`base`, else loaded from `section`) with the PEFT adapter in `adapter/`."""
+    train_dir = Path(train_dir)
+    if method == "full":
+        return load_model(section, dtype=dtype, path=train_dir / "model")
+    from peft import PeftModel
+
+    if base is None:
+        base = load_model(section, dtype=dtype)
+    return PeftModel.from_pretrained(base, train_dir / "adapter")
+
+
 def check_base_unchanged(model_path: Path, train_dir: Path) -> None:
     """Refuse when the base weights differ from those the adapter in `train_dir` was
     trained on: scoring or merging it onto other weights describes a model nobody trained."""

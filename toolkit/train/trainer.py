@@ -1,6 +1,8 @@
-"""The train stage: LoRA through PEFT and TRL's SFTTrainer, loss on assistant tokens only.
+"""The train stage: LoRA, DoRA and QLoRA through PEFT, or full fine-tuning, with TRL's
+SFTTrainer; the loss on assistant tokens only.
 
-Reads <run>/corpus/train.jsonl, writes <run>/train/{adapter/, tokenizer/, loss_curve.jsonl}.
+Reads <run>/corpus/train.jsonl, writes <run>/train/{adapter/ (or model/ for full
+fine-tuning), tokenizer/, loss_curve.jsonl, base_model.json}.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from toolkit.console import progress
 from toolkit.errors import GongmuError
 from toolkit.recipe import Recipe, check_paths
 from toolkit.train.data import check_template_matches_serving, tokenize_records
-from toolkit.train.model import load_model, load_tokenizer, model_fingerprint
+from toolkit.train.model import load_model, load_tokenizer, model_fingerprint, trained_weights_dir
 from toolkit.train.throughput import matmul_peak_flops, model_flops_per_token
 
 
@@ -119,8 +121,8 @@ def _run_stamp(recipe: Recipe, corpus) -> dict:
 
 
 def train(recipe: Recipe, resume: bool = False) -> StageOutput:
-    """Fine-tune `recipe.model` (LoRA, DoRA or QLoRA) on the corpus stage's train split;
-    with `resume`, continue from the newest checkpoint of the same run."""
+    """Fine-tune `recipe.model` (LoRA, DoRA, QLoRA or full) on the corpus stage's train
+    split; with `resume`, continue from the newest checkpoint of the same run."""
     from datasets import Dataset
     from peft import get_peft_model
     from transformers import PrinterCallback, set_seed
@@ -129,6 +131,7 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
     check_paths(recipe, ["train"])
     corpus = open_upstream(recipe, "corpus")
     cfg = recipe.train
+    wanted = requested_strategy(recipe)
     set_seed(recipe.seed)
     tok = load_tokenizer(recipe.model)
     records = read_jsonl(corpus.path / "train.jsonl")
@@ -162,11 +165,19 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
                            attn_implementation=attn)
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    elif cfg.method == "full":
+        # fp32 master weights whatever model.dtype says; bf16/fp16 run as autocast on a GPU.
+        model = load_model(recipe.model, dtype="float32", attn_implementation=attn)
     else:
         model = load_model(recipe.model, attn_implementation=attn)
     # A KV cache would ignore the restarted position_ids of packed rows.
     model.config.use_cache = False
-    model = get_peft_model(model, lora_config(recipe))
+    if cfg.method == "full":
+        sharded = bool(cfg.deepspeed) or os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+        state_gb = check_full_finetune_fits(sum(p.numel() for p in model.parameters()), sharded)
+    else:
+        model = get_peft_model(model, lora_config(recipe))
+        state_gb = None
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
 
@@ -222,6 +233,7 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
             )
             trainer.remove_callback(PrinterCallback)  # progress goes to our bar
             bar.update(task, total=trainer.state.max_steps or None)
+            reset_peak_memory()
             started = time.time()
             result = trainer.train(resume_from_checkpoint=resume_from)
             seconds = time.time() - started
@@ -230,15 +242,24 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
         final = checkpoints / "final-adapter"
         trainer.save_model(str(final))
         rank0_sum = trainable_abs_sum(model)
+        shards = sharded_parameters(model)
+        ran = distributed_strategy(trainer)
+        if not ran.startswith(wanted):
+            raise GongmuError(
+                f"The launch asked for {wanted} but the Trainer ran {ran}; nothing was saved. "
+                f"Check the accelerate config and the launcher (gongmu train --launcher ...)."
+            )
         if not main:
             return None
         if not curve:
             raise GongmuError("Training logged no loss; nothing was saved.")
         peak = matmul_peak_flops()
         with stage_folder(recipe, "train", [corpus]) as out:
-            (out.path / "adapter").mkdir()
-            for name in ("adapter_model.safetensors", "adapter_config.json"):
-                shutil.copy2(final / name, out.path / "adapter" / name)
+            weights = out.path / trained_weights_dir(cfg.method)
+            weights.mkdir()
+            for path in sorted(final.iterdir()):
+                if _is_weight_file(path.name):
+                    shutil.copy2(path, weights / path.name)
             tok.save_pretrained(out.path / "tokenizer")
             write_jsonl(out.path / "loss_curve.jsonl", curve)
             write_json(out.path / "base_model.json", model_fingerprint(recipe.model.path))
@@ -257,24 +278,29 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
                 "loss_first": curve[0]["loss"],
                 "loss_last": curve[-1]["loss"],
                 "train_loss_mean": float(result.training_loss),
+                "method": cfg.method,
+                "distributed": ran,
+                "sharded_parameters": shards,
+                "full_state_estimate_gb": state_gb,
                 "packing": cfg.packing,
                 "attn_implementation": attn,
                 "trainable_parameters": trainable,
                 "total_parameters": total,
-                "adapter_abs_sum": rank0_sum,
+                "trained_abs_sum": rank0_sum,
                 "train_seconds": round(seconds, 2),
                 "non_pad_tokens_seen": int(trainer.state.num_input_tokens_seen),
                 "tokens_per_second": round(tokens / max(seconds, 1e-9), 1),
                 "resumed_from": Path(resume_from).name if resume_from else None,
                 "peak_memory_mb": peak_memory_mb(),
                 "matmul_peak_gflops": round(peak / 1e9, 1),
-                "mfu": round(tokens * model_flops_per_token(total) / max(seconds, 1e-9)
+                "mfu": round(tokens * model_flops_per_token(total, adapter_only=cfg.method != "full")
+                             / max(seconds, 1e-9)
                              / (peak * world), 4),
             })
         shutil.rmtree(checkpoints, ignore_errors=True)
         run.log_stage(out)
         run.log_dataset("corpus", corpus.manifest_sha256, str(corpus.path / "train.jsonl"))
-        run.log_artifact(out.path / "adapter", "adapter")
+        run.log_artifact(out.path / weights.name, weights.name)
     return out
 
 
@@ -284,17 +310,24 @@ def is_main_process() -> bool:
 
 def trainable_abs_sum(model) -> float:
     """Sum of |w| over the trained weights as this process sees them whole (gathered
-    under ZeRO-3; a collective call there). Compared with the saved adapter, it shows
-    the file holds the weights that were trained, not an empty or partial copy."""
-    params = [p for p in model.parameters() if p.requires_grad]
+    under ZeRO-3 and FSDP; a collective call there). Compared with the saved adapter or
+    model, it shows the file holds the weights that were trained, not an empty or partial
+    copy."""
+    from torch.distributed.tensor import DTensor
     from transformers.integrations import is_deepspeed_zero3_enabled
+
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def total() -> float:
+        whole = (p.full_tensor() if isinstance(p, DTensor) else p for p in params)
+        return float(sum(w.detach().float().abs().sum() for w in whole))
 
     if is_deepspeed_zero3_enabled():
         import deepspeed
 
         with deepspeed.zero.GatheredParameters(params):
-            return float(sum(p.detach().float().abs().sum() for p in params))
-    return float(sum(p.detach().float().abs().sum() for p in params))
+            return total()
+    return total()
 
 
 def refuse_overlap(train_records: list[dict], eval_records: list[dict], where) -> None:
@@ -313,13 +346,111 @@ def refuse_overlap(train_records: list[dict], eval_records: list[dict], where) -
         )
 
 
+def reset_peak_memory() -> None:
+    """Start the peak-memory figure here, so that it measures training, not model loading
+    (loading a base before quantising it to 4 bits holds both copies for a moment)."""
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+        return
+    with contextlib.suppress(OSError):  # Linux: "5" resets this process's VmHWM
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_memory_mb() -> float:
-    """Peak GPU memory allocated, or this process's peak resident memory on CPU."""
+    """Peak GPU memory allocated since `reset_peak_memory`, or on CPU this process's peak
+    resident memory since then (since it started, where /proc does not tell)."""
     if torch.cuda.is_available():
         return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# Files of a trained model folder: the adapter or the full checkpoint, and the code of a
+# remote-code model. Never Trainer's pickled training_args.bin, never tokenizer files.
+WEIGHT_FILES = {"adapter_config.json", "config.json", "generation_config.json"}
+
+
+def _is_weight_file(name: str) -> bool:
+    return name in WEIGHT_FILES or name.endswith((".safetensors", ".safetensors.index.json", ".py"))
+
+
+# fp32 weights (4 bytes), their gradients (4) and AdamW's two moments (8).
+FULL_STATE_BYTES_PER_PARAMETER = 16
+
+
+def check_full_finetune_fits(parameters: int, sharded: bool, available: int | None = None,
+                             device: str = "") -> float:
+    """The weights-gradients-optimizer footprint of full fine-tuning in GB; GongmuError
+    when it alone exceeds the device's memory and nothing shards it (ZeRO or FSDP), so
+    the run fails before loading data rather than out of memory an hour in."""
+    need = FULL_STATE_BYTES_PER_PARAMETER * parameters
+    if not sharded:
+        if available is None:
+            if torch.cuda.is_available():
+                available = torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory
+                device = f"the GPU ({torch.cuda.get_device_name()})"
+            else:
+                available = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+                device = "this machine's memory"
+        if need > available:
+            raise GongmuError(
+                f"Full fine-tuning of {parameters / 1e9:.2f}B parameters needs about "
+                f"{need / 1e9:.0f} GB for fp32 weights, gradients and AdamW states "
+                f"({FULL_STATE_BYTES_PER_PARAMETER} bytes per parameter) before activations; "
+                f"{device} has {available / 1e9:.0f} GB. Use train.method=lora or qlora, or "
+                f"shard the states across GPUs (train.deepspeed=recipes/deepspeed/zero3.json, "
+                f"or --launcher accelerate --accelerate-config fsdp)."
+            )
+    return round(need / 1e9, 2)
+
+
+def refuse_fsdp_without_accelerator() -> None:
+    if not torch.accelerator.is_available():
+        raise GongmuError(
+            "The accelerate config asks for FSDP (distributed_type: FSDP), but this machine has "
+            "no GPU: accelerate shards with FSDP only on GPUs and other accelerators, and would "
+            "train full unsharded copies instead. On CPU, use --launcher torchrun (DDP) or "
+            "DeepSpeed ZeRO (train.deepspeed=recipes/deepspeed/zero3.json)."
+        )
+
+
+def requested_strategy(recipe: Recipe) -> str:
+    """What the launch asks for (single, ddp, deepspeed-zero<stage>, fsdp), from the recipe
+    and the environment torchrun or accelerate launch set; GongmuError for FSDP without an
+    accelerator, since accelerate would quietly train unsharded DDP copies instead."""
+    if recipe.train.deepspeed or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        stage = None
+        if recipe.train.deepspeed:
+            config = json.loads(Path(recipe.train.deepspeed).read_text(encoding="utf-8"))
+            stage = (config.get("zero_optimization") or {}).get("stage")
+        return f"deepspeed-zero{stage}" if stage is not None else "deepspeed"
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        refuse_fsdp_without_accelerator()
+        return "fsdp"
+    return "ddp" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "single"
+
+
+def distributed_strategy(trainer) -> str:
+    """How the Trainer actually ran: single, ddp, deepspeed-zero<stage> or fsdp<version>."""
+    state = trainer.accelerator.state
+    kind = state.distributed_type.name
+    if kind == "DEEPSPEED":
+        return f"deepspeed-zero{state.deepspeed_plugin.zero_stage}"
+    if kind == "FSDP":
+        return f"fsdp{getattr(state.fsdp_plugin, 'fsdp_version', 1)}"
+    return "ddp" if kind.startswith("MULTI_") else "single"
+
+
+def sharded_parameters(model) -> int:
+    """Parameters held as DTensor shards (FSDP2): evidence that sharding took place."""
+    from torch.distributed.tensor import DTensor
+
+    return sum(1 for p in model.parameters() if isinstance(p, DTensor))
 
 
 def training_attention(recipe: Recipe) -> str:
