@@ -1,5 +1,5 @@
-"""Real 2-process trainings on CPU (gloo) under torchrun: DDP, DeepSpeed ZeRO-2 and
-ZeRO-3, and full fine-tuning under ZeRO-3. The saved adapter (or model) must be
+"""Real 2-process trainings on CPU (gloo), under torchrun and accelerate launch: DDP,
+DeepSpeed ZeRO-2 and ZeRO-3, and full fine-tuning under ZeRO-3. The saved adapter (or model) must be
 non-empty, hold the weights rank 0 trained (gathered under ZeRO-3), and be the same
 whichever strategy trained it; the strategy that ran must be the one asked for. FSDP,
 which accelerate runs only on GPUs, is refused on CPU rather than run as DDP."""
@@ -16,18 +16,23 @@ from toolkit.artifacts import read_json
 from toolkit.corpus.pipeline import build_corpus
 from toolkit.recipe import load_recipe
 
-ZERO2 = f"train.deepspeed={REPO / 'recipes/deepspeed/zero2.json'}"
 ZERO3 = f"train.deepspeed={REPO / 'recipes/deepspeed/zero3.json'}"
-STRATEGIES = {"ddp": ([], "ddp"), "zero2": ([ZERO2], "deepspeed-zero2"),
-              "zero3": ([ZERO3], "deepspeed-zero3")}
+TORCHRUN = ["--launcher", "torchrun"]
+# ZeRO-2 goes through `accelerate launch` and recipes/accelerate/zero2.yaml (which names
+# recipes/deepspeed/zero2.json); ZeRO-3 through torchrun and train.deepspeed.
+STRATEGIES = {"ddp": (TORCHRUN, [], "ddp"),
+              "zero2": (["--launcher", "accelerate", "--accelerate-config", "zero2"], [],
+                        "deepspeed-zero2"),
+              "zero3": (TORCHRUN, [ZERO3], "deepspeed-zero3")}
 
 
-def two_process_training(tiny_model, folder, extra):
+def two_process_training(tiny_model, folder, launcher, extra):
     path = write_recipe(folder, tiny_model, name="dist")
     overrides = ["train.max_steps=4", "tracking.enabled=false", *extra]
     recipe = load_recipe(path, overrides)
     build_corpus(recipe)
-    proc = gongmu("train", str(path), "--launcher", "torchrun", "--nproc", "2", *overrides)
+    # From the run's folder, not the repository: config paths must not depend on the cwd.
+    proc = gongmu("train", str(path), *launcher, "--nproc", "2", *overrides, cwd=folder)
     assert proc.returncode == 0, proc.stderr[-3000:]
     train_dir = recipe.stage_dir("train")
     weights = train_dir / ("model/model.safetensors" if "train.method=full" in extra
@@ -37,15 +42,16 @@ def two_process_training(tiny_model, folder, extra):
 
 @pytest.fixture(scope="module")
 def adapters(tiny_model, tmp_path_factory):
-    return {name: two_process_training(tiny_model, tmp_path_factory.mktemp(name), extra)
-            for name, (extra, _) in STRATEGIES.items()}
+    return {name: two_process_training(tiny_model, tmp_path_factory.mktemp(name), launcher, extra)
+            for name, (launcher, extra, _) in STRATEGIES.items()}
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_two_process_training_saves_the_trained_adapter(adapters, strategy):
     figures, weights = adapters[strategy]
     assert figures["processes"] == 2 and figures["steps"] == 4
-    assert figures["distributed"] == STRATEGIES[strategy][1]
+    assert figures["distributed"] == STRATEGIES[strategy][2]
+    assert figures["deepspeed"] == {"ddp": None, "zero2": "zero2.json", "zero3": "zero3.json"}[strategy]
     lora_b = [t for k, t in weights.items() if "lora_B" in k]
     assert lora_b and all(t.abs().sum() > 0 for t in lora_b)  # trained, not empty
     saved = sum(t.abs().sum().item() for t in weights.values())
@@ -61,7 +67,8 @@ def test_ddp_zero2_and_zero3_train_the_same_adapter(adapters):
 
 
 def test_full_finetuning_under_zero3_saves_the_whole_gathered_model(tiny_model, tmp_path):
-    figures, weights = two_process_training(tiny_model, tmp_path, ["train.method=full", ZERO3])
+    figures, weights = two_process_training(tiny_model, tmp_path, TORCHRUN,
+                                            ["train.method=full", ZERO3])
     assert figures["distributed"] == "deepspeed-zero3" and figures["method"] == "full"
     base = load_file(tiny_model / "model.safetensors")
     assert weights.keys() == base.keys()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,22 @@ GONGMU_RECIPES = sorted(p for p in (REPO / "recipes").rglob("*.yaml") if "accele
 @pytest.mark.parametrize("path", GONGMU_RECIPES, ids=lambda p: str(p.relative_to(REPO / "recipes")))
 def test_every_recipe_in_the_repository_loads(path):
     load_recipe(path)
+
+
+MODEL_RECIPES = [p for p in GONGMU_RECIPES if p.stem in {"lora", "qlora", "full"}]
+
+
+@pytest.mark.parametrize("path", MODEL_RECIPES, ids=lambda p: str(p.relative_to(REPO / "recipes")))
+def test_model_recipes_say_how_to_run_them_and_the_gpu_memory_they_need(path):
+    head = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        head.append(line)
+    head = "\n".join(head)
+    assert f"gongmu run {path.relative_to(REPO).as_posix()} model.path=" in head
+    assert "memory estimate" in head and re.search(r"about \d+ GB", head), head
+    assert load_recipe(path).train.method == path.stem
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "recipes" / "accelerate").glob("*.yaml")), ids=lambda p: p.name)

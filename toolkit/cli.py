@@ -277,11 +277,21 @@ def launch_training(recipe: Path, overrides: list[str], launcher: str, nproc: in
                 f"recipes/accelerate/{accelerate_config}.yaml.")
         import yaml
 
-        if (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("distributed_type") == "FSDP":
+        settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        if settings.get("distributed_type") == "FSDP":
             from toolkit.train.trainer import refuse_fsdp_without_accelerator
 
             refuse_fsdp_without_accelerator()  # before N processes start, not in each of them
         extra = ["--num_processes", str(nproc)] if nproc else []
+        ds = (settings.get("deepspeed_config") or {}).get("deepspeed_config_file")
+        if ds:
+            # accelerate reads it against the working directory; ours are written against
+            # the repository root (as scripts/slurm/train.sbatch runs them).
+            candidates = [Path(ds), config.parent / ds, Path(__file__).resolve().parents[1] / ds]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                raise GongmuError(f"{config}: deepspeed_config_file {ds} does not exist.")
+            extra += ["--deepspeed_config_file", str(found.resolve())]
         cmd = [str(bin_dir / "accelerate"), "launch", "--config_file", str(config), *extra, *tail]
     else:
         raise GongmuError(f"--launcher {launcher}: use none, torchrun or accelerate.")

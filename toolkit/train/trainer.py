@@ -274,7 +274,7 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
                 "steps": steps,
                 "epochs": round(float(epochs), 3),
                 "processes": world,
-                "deepspeed": cfg.deepspeed.name if cfg.deepspeed else None,
+                "deepspeed": deepspeed_config_name(cfg),
                 "loss_first": curve[0]["loss"],
                 "loss_last": curve[-1]["loss"],
                 "train_loss_mean": float(result.training_loss),
@@ -407,6 +407,12 @@ def check_full_finetune_fits(parameters: int, sharded: bool, available: int | No
                 f"or --launcher accelerate --accelerate-config fsdp)."
             )
     return round(need / 1e9, 2)
+
+
+def deepspeed_config_name(cfg) -> str | None:
+    """The DeepSpeed config in use: train.deepspeed, or the one an accelerate config named."""
+    path = cfg.deepspeed or os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE")
+    return Path(path).name if path else None
 
 
 def refuse_fsdp_without_accelerator() -> None:
