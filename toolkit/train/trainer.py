@@ -173,8 +173,8 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
     # A KV cache would ignore the restarted position_ids of packed rows.
     model.config.use_cache = False
     if cfg.method == "full":
-        sharded = bool(cfg.deepspeed) or os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
-        state_gb = check_full_finetune_fits(sum(p.numel() for p in model.parameters()), sharded)
+        state_gb = check_full_finetune_fits(sum(p.numel() for p in model.parameters()),
+                                            sharded=wanted.startswith(("deepspeed", "fsdp")))
     else:
         model = get_peft_model(model, lora_config(recipe))
         state_gb = None
