@@ -96,6 +96,21 @@ def test_qlora_merge_base_dequantized_matches_the_4bit_adapter_model(tiny, tmp_p
     assert max_logit_diff(four_bit, original, tok, PROBES) > 10 * max_logit_diff(four_bit, dequant, tok, PROBES)
 
 
+@torch.no_grad()
+def test_4bit_weights_stored_as_floats_for_fsdp_compute_the_same(tiny):
+    """FSDP-QLoRA packs the 4-bit data in the compute dtype (FSDP shards only floats);
+    the model must compute exactly what the uint8-packed one does."""
+    import bitsandbytes as bnb
+
+    section = ModelSection(path=tiny["llama"])
+    packed = load_model(section, dtype="float32", qlora=QLORA)
+    floats = load_model(section, dtype="float32", qlora=QLORA, quant_storage="float32")
+    layers = [m for m in floats.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert layers and all(m.weight.dtype == torch.float32 for m in layers)
+    ids = torch.arange(3, 40)[None]
+    assert torch.equal(packed(input_ids=ids).logits, floats(input_ids=ids).logits)
+
+
 def test_verification_fails_on_a_flipped_weight_and_on_a_dropped_chat_template(tiny, tmp_path):
     from toolkit.export.verify import verify_export
 

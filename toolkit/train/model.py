@@ -89,8 +89,10 @@ def load_tokenizer(section: ModelSection, path: Path | None = None):
     return tok
 
 
-def bnb_config(qlora):
-    """BitsAndBytesConfig for a QLoRA base: 4-bit weights, `qlora.compute_dtype` matmuls."""
+def bnb_config(qlora, quant_storage: str | None = None):
+    """BitsAndBytesConfig for a QLoRA base: 4-bit weights, `qlora.compute_dtype` matmuls.
+    `quant_storage` packs the 4-bit data in that float dtype instead of uint8: FSDP shards
+    only float tensors of one dtype (FSDP-QLoRA); the bytes and the results are the same."""
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
@@ -98,17 +100,19 @@ def bnb_config(qlora):
         bnb_4bit_quant_type=qlora.quant_type,
         bnb_4bit_use_double_quant=qlora.double_quant,
         bnb_4bit_compute_dtype=DTYPES[qlora.compute_dtype],
+        bnb_4bit_quant_storage=DTYPES[quant_storage] if quant_storage else torch.uint8,
     )
 
 
 def load_model(section: ModelSection, dtype: str | None = None, path: Path | None = None,
-               qlora=None, attn_implementation: str | None = None):
+               qlora=None, attn_implementation: str | None = None,
+               quant_storage: str | None = None):
     """Load a causal LM from a local directory: safetensors only, no remote code unless
     the recipe opts in; 4-bit (bitsandbytes) when `qlora` settings are given."""
     from transformers import AutoModelForCausalLM
 
     path = check_model_dir(path or section.path)
-    extra = {"quantization_config": bnb_config(qlora)} if qlora is not None else {}
+    extra = {"quantization_config": bnb_config(qlora, quant_storage)} if qlora is not None else {}
     if attn_implementation is not None:
         extra["attn_implementation"] = attn_implementation
     elif section.attn_implementation != "auto":

@@ -162,7 +162,8 @@ def train(recipe: Recipe, resume: bool = False) -> StageOutput:
         from peft import prepare_model_for_kbit_training
 
         model = load_model(recipe.model, dtype=cfg.qlora.compute_dtype, qlora=cfg.qlora,
-                           attn_implementation=attn)
+                           attn_implementation=attn,
+                           quant_storage=cfg.qlora.compute_dtype if wanted == "fsdp" else None)
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     elif cfg.method == "full":
