@@ -1,8 +1,9 @@
 """The export stage: merge the adapter into the base in fp32 (a fully fine-tuned checkpoint
 needs no merge), cast to `export.dtype`, save a sharded HF safetensors checkpoint with
 tokenizer, chat template, generation config and model card, and verify it against the
-trained model before calling it done (a failed check fails the stage: no folder). Then the serving formats: vLLM scripts, the adapter
-alone, GGUF files with an Ollama Modelfile, and an optional signature.
+trained model before calling it done (a failed check fails the stage: no folder). Then
+the serving formats: vLLM scripts, the adapter alone, GGUF files with an Ollama
+Modelfile, and an optional signature.
 
 Writes <run>/export/{model/, adapter/, gguf/, serve.sh, serve_adapter.sh,
 verification.json, manifest.json[, manifest.sig]}.

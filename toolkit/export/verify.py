@@ -1,7 +1,7 @@
 """Checks an exported model against the trained model it came from (the adapter model, or
-the fully fine-tuned checkpoint): logits on probe
-conversations (max |delta|), greedy generations, tokenizer round trip, and the chat
-template rendering the same text as at training time."""
+the fully fine-tuned checkpoint): logits on probe conversations (max |delta|), greedy
+generations, tokenizer round trip, and the chat template rendering the same text as at
+training time."""
 
 from __future__ import annotations
 

@@ -170,14 +170,14 @@ def load_tuned_model(section: ModelSection, train_dir: Path, method: str, base=N
                      dtype: str = "float32"):
     """The trained model of a train stage folder: the full checkpoint in `model/`, or the
     base (`base`, else loaded from `section`) with the PEFT adapter in `adapter/`."""
-    train_dir = Path(train_dir)
+    weights = Path(train_dir) / trained_weights_dir(method)
     if method == "full":
-        return load_model(section, dtype=dtype, path=train_dir / "model")
+        return load_model(section, dtype=dtype, path=weights)
     from peft import PeftModel
 
     if base is None:
         base = load_model(section, dtype=dtype)
-    return PeftModel.from_pretrained(base, train_dir / "adapter")
+    return PeftModel.from_pretrained(base, weights)
 
 
 def check_base_unchanged(model_path: Path, train_dir: Path) -> None:
