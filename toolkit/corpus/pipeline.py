@@ -399,9 +399,10 @@ def _suite_texts(suite: Path) -> list[tuple[str, str]]:
     """(item id, text) of the items file of an eval suite folder, for decontamination.
     Suites built from the corpus's held-out documents (`from_corpus`, `builder`) have no
     file here: their documents are on the test side of the split already."""
-    import yaml
+    from toolkit.safe_yaml import load_yaml
 
-    spec = yaml.safe_load((suite / "suite.yaml").read_text(encoding="utf-8")) or {}
+    spec_path = suite / "suite.yaml"
+    spec = load_yaml(spec_path.read_text(encoding="utf-8"), str(spec_path)) or {}
     items = spec.get("items")
     if not isinstance(items, str):
         return []

@@ -13,11 +13,10 @@ from typing import Iterator
 import yaml
 
 from toolkit.corpus.formats import Unreadable, decode_text, iter_jsonl, read_hwpx, read_pdf
+from toolkit.errors import DataError
 from toolkit.recipe import CorpusSource
+from toolkit.safe_yaml import load_yaml
 
-# libyaml when present: legalize-kr front matter is long, and the pure-Python parser
-# would be the slowest part of reading a statute.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Front-matter keys that name a document, per source type.
 TITLE_KEYS = ("제목", "자치법규명", "사건명", "title")
 # legalize-kr metadata not worth carrying into every record.
@@ -43,13 +42,18 @@ class Quarantined:
 
 def front_matter(raw: str) -> tuple[dict, str]:
     """Split a `---` YAML front matter block from the body. Raises ValueError when the
-    block is opened but not closed or is not a mapping."""
+    block is opened but not closed, is not a mapping, or is not bounded YAML (the message
+    then names the file's line): no aliases, since a few hundred bytes of them expand to
+    megabytes, and at most `toolkit.safe_yaml.MAX_BYTES` and `MAX_NODES`."""
     if not raw.startswith("---"):
         return {}, raw
     lines = raw.split("\n")
     for end in range(1, len(lines)):
         if lines[end].strip() == "---":
-            meta = yaml.load("\n".join(lines[1:end]), Loader=_YAML_LOADER) or {}
+            try:
+                meta = load_yaml("\n".join(lines[1:end]), "", first_line=2) or {}
+            except DataError as exc:
+                raise ValueError(str(exc)) from None
             if not isinstance(meta, dict):
                 raise ValueError("front matter is not a mapping of keys")
             return {str(k): v for k, v in meta.items()}, "\n".join(lines[end + 1:])

@@ -23,6 +23,7 @@ from toolkit.artifacts import read_jsonl, write_jsonl
 from toolkit.errors import DataError
 from toolkit.eval import metrics
 from toolkit.recipe import EvalSection, content_hash
+from toolkit.safe_yaml import load_yaml
 from toolkit.train.model import END_OF_TURN
 
 LM_EVAL_VERSION = "0.4.13"  # the lm-eval this layout was checked with
@@ -253,7 +254,7 @@ def suite_items_file(suite_folder: Path, corpus_dir: Path | None = None,
     if not spec_path.is_file():
         raise DataError(f"{suite_folder} has no suite.yaml; give a suite folder.")
     try:
-        spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        spec = load_yaml(spec_path.read_text(encoding="utf-8"), str(spec_path))
     except yaml.YAMLError as exc:
         raise DataError(f"{spec_path}: not valid YAML ({str(exc).splitlines()[0]}).") from None
     if not isinstance(spec, dict) or not spec.get("name") or "items" not in spec:

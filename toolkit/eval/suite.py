@@ -52,6 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from toolkit.errors import DataError
 from toolkit.eval.metrics import metric_names
 from toolkit.recipe import content_hash
+from toolkit.safe_yaml import load_yaml
 
 TaskType = Literal["generation", "multiple_choice", "classification", "grounded_qa"]
 Normalisation = Literal["raw", "per_char", "per_byte"]
@@ -204,7 +205,8 @@ def _read_spec(spec_path: Path) -> SuiteSpec:
     if not spec_path.is_file():
         raise DataError(f"{spec_path} does not exist: a suite folder needs a suite.yaml.")
     try:
-        return SuiteSpec.model_validate(yaml.safe_load(spec_path.read_text(encoding="utf-8")))
+        text = spec_path.read_text(encoding="utf-8")
+        return SuiteSpec.model_validate(load_yaml(text, str(spec_path)))
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
