@@ -14,12 +14,10 @@ import numpy as np
 import pytest
 
 from toolkit.errors import GongmuError
-from toolkit.eval.compare import (
+from toolkit.eval.gate import compare_command, gate, gate_command
+from toolkit.eval.statistics import (
     ComparisonError,
     compare,
-    compare_command,
-    gate,
-    gate_command,
     load_scores,
     mcnemar,
     paired_bootstrap,
@@ -276,3 +274,25 @@ def test_a_rise_in_pii_leaks_is_the_regression_for_a_lower_is_better_metric():
 
     assert verdict(leakier).verdict == "fail" and "max rise" in verdict(leakier).message
     assert verdict(cleaner).verdict == "pass"
+
+
+def test_the_direction_results_json_records_decides_even_for_a_metric_not_installed(tmp_path):
+    clean = right_wrong(200, 10, seed=26)  # 1 = a complaint escalated: lower is better
+    worse = flip(clean, 0, 20, seed=27)
+    folder = write_eval(tmp_path / "e", {"s": {"base": {"escalations": clean},
+                                               "tuned": {"escalations": worse}}})
+    results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    results["suites"]["s"]["higher_is_better"] = {"escalations": False}
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    assert gate_command(f"{folder}:base", f"{folder}:tuned") == 1  # a rise is the regression
+    results["suites"]["s"]["higher_is_better"] = {"escalations": True}
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    assert gate_command(f"{folder}:base", f"{folder}:tuned") == 0
+
+
+def test_gating_a_metric_of_unknown_direction_says_what_to_install():
+    qa = {"escalations": dict(enumerate(right_wrong(40, 20, 28)))}
+    rows = compare({"s": qa}, {"s": qa})
+    assert rows[0].higher_is_better is None
+    with pytest.raises(ComparisonError, match="cannot tell whether higher is better.*gongmu plugins"):
+        gate(rows)

@@ -8,10 +8,13 @@ import pytest
 
 from toolkit.eval.gongmun import check_gongmun, korean_number_reading
 from toolkit.eval.metrics import (
-    ITEM_METRICS,
+    CHOICE_METRICS,
+    GONGMUN_FORMAT,
     METRICS,
     citation_accuracy,
     extract_citations,
+    higher_is_better,
+    metric,
     metric_names,
     morphemes,
     pii_leak,
@@ -20,6 +23,7 @@ from toolkit.eval.metrics import (
     score,
     token_f1,
 )
+from toolkit.plugins import PluginError
 
 STATUTE = "개인정보처리자는 정보주체의 동의를 받아 개인정보를 수집할 수 있다."
 PARAPHRASE = "정보주체가 동의하면 개인정보처리자가 개인정보를 수집할 수 있다."
@@ -146,9 +150,16 @@ def test_item_metrics_read_their_extra_inputs_from_item_meta():
     assert score("pii_leak", "홍길동 님", ref, item) == 1.0
     assert score("refusal", "제공할 수 없습니다.", ref, item) == 1.0
     assert score("token_f1", ref, ref, item) == 1.0
-    assert set(metric_names()) == set(METRICS) | set(ITEM_METRICS)
-    with pytest.raises(KeyError, match="unknown metric 'bleu'"):
+    with pytest.raises(PluginError, match="unknown metric 'bleu'.*Installed: .*chrf"):
         score("bleu", ref, ref)
+
+
+def test_every_builtin_metric_is_registered_and_declares_its_direction():
+    builtin = {*METRICS, "citation_accuracy", "pii_leak", "refusal", "gongmun_format"}
+    assert builtin <= set(metric_names())
+    assert all(metric(name).name == name for name in builtin)
+    assert {name for name in builtin if not higher_is_better(name)} == {"pii_leak"}
+    assert all(higher_is_better(name) for name in CHOICE_METRICS)  # log-likelihood accuracies
 
 
 # --- 공문서 format -----------------------------------------------------------------------
@@ -175,7 +186,7 @@ def test_well_formed_gongmun_scores_one():
     assert report.violations == []
     assert report.score == 1.0
     assert all(report.checks.values())
-    assert ITEM_METRICS["gongmun_format"](GONGMUN, "") == 1.0
+    assert GONGMUN_FORMAT.score(GONGMUN, "", None) == 1.0
 
 
 def test_rules_with_nothing_to_check_are_not_applicable():

@@ -1,0 +1,252 @@
+"""The regression gate CI runs on two eval results, its JUnit report and tables, and the
+`gongmu eval compare` / `gongmu eval gate` commands.
+
+The gate is a non-inferiority test on the paired rows of `toolkit.eval.statistics`: a
+suite passes when the lower bound of the bootstrap CI of (candidate - baseline) on its
+primary metric is at least -max_drop; for a metric that declares lower is better (such as
+pii_leak), when the upper bound is at most +max_drop.
+
+    rows = compare(load_scores("runs/main/eval"), load_scores("runs/candidate/eval"))
+    result = gate(rows, max_drop=0.02)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rich.markup import escape
+from rich.table import Table
+
+from toolkit.console import console
+from toolkit.eval.statistics import (
+    Comparison,
+    ComparisonError,
+    Directions,
+    Scores,
+    check_confidence,
+    compare,
+    load_scores,
+    metric_directions,
+    paired_bootstrap,
+    primary_metrics,
+    suite_hashes,
+)
+
+
+@dataclass
+class GateRow(Comparison):
+    """A gated comparison (its CI at the gate's confidence) and its verdict: "pass",
+    "fail" (the CI's lower bound is below -max_drop), "missing" (the candidate lacks it:
+    fails) or "new" (only the candidate has it: not gated)."""
+
+    verdict: str = ""
+    message: str = ""
+
+
+@dataclass
+class GateResult:
+    rows: list[GateRow]
+    max_drop: float
+    confidence: float
+
+    @property
+    def passed(self) -> bool:
+        return all(r.verdict in ("pass", "new") for r in self.rows)
+
+    @property
+    def failures(self) -> list[GateRow]:
+        return [r for r in self.rows if r.verdict in ("fail", "missing")]
+
+
+def _pct(confidence: float) -> str:
+    return f"{confidence * 100:g}%"
+
+
+def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidence: float = 0.95,
+         all_metrics: bool = False) -> GateResult:
+    """Non-inferiority of the candidate, per suite on its primary metric (every metric
+    with `all_metrics`; every compared metric of a suite whose primary was filtered out).
+    A row passes when the lower bound of the `confidence` CI of (candidate - baseline) is
+    at least -max_drop, in the metric's own units (0.02 = 2 points of a 0-1 score); for a
+    metric where lower is better (the row's `higher_is_better`), when the upper bound is
+    at most +max_drop.
+    Small suites need a wide margin: 200 items with 6 discordant right/wrong pairs already
+    give a 95% CI of about +/-0.025 even when the means are equal."""
+    if max_drop < 0:
+        raise ComparisonError(f"max_drop {max_drop} must be >= 0 (the largest tolerated drop).")
+    check_confidence(confidence)
+    if not comparisons:
+        raise ComparisonError("Nothing to gate: the comparison has no rows.")
+    with_primary = {c.suite for c in comparisons if c.primary}
+    rows = []
+    for c in comparisons:
+        if not (all_metrics or c.primary or c.suite not in with_primary):
+            continue
+        name = f"{c.suite}/{c.metric}"
+        row = GateRow(**vars(c))
+        rows.append(row)
+        if c.present_in != "both":
+            row.verdict = "missing" if c.present_in == "baseline" else "new"
+            row.message = (f"{name}: the candidate has no scores for it" if row.verdict == "missing"
+                           else f"{name}: only the candidate has it; not gated")
+            continue
+        if confidence != c.confidence:
+            boot = paired_bootstrap(c.baseline, c.candidate, n_resamples=c.n_resamples,
+                                    seed=c.seed, confidence=confidence)
+            row.ci_low, row.ci_high, row.confidence = boot["ci_low"], boot["ci_high"], confidence
+        if c.higher_is_better is None:
+            raise ComparisonError(
+                f"{name}: cannot tell whether higher is better: the eval results do not record "
+                f"it and no installed metric is called '{c.metric}'. Install the plug-in "
+                f"that scored it (`gongmu plugins` lists what is installed).")
+        slack = 1e-12  # float noise at the margin itself
+        if not c.higher_is_better:
+            ok = row.ci_high <= max_drop + slack
+            rule = f"upper bound {'within' if ok else 'beyond'} +{max_drop:g} (max rise; lower is better)"
+        else:
+            ok = row.ci_low >= -max_drop - slack
+            rule = f"lower bound {'within' if ok else 'beyond'} -{max_drop:g} (max drop)"
+        row.verdict = "pass" if ok else "fail"
+        row.message = (
+            f"{name}: candidate {c.mean_candidate:.4f} vs baseline {c.mean_baseline:.4f} on "
+            f"{c.n_items} items, diff {c.diff:+.4f}, {_pct(confidence)} CI "
+            f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]; {rule}"
+        )
+    return GateResult(rows, max_drop, confidence)
+
+
+def write_junit(result: GateResult, path: Path) -> None:
+    """The gate as JUnit XML: one testsuite "gongmu-eval-gate", one testcase per gated
+    suite/metric, a <failure> with the numbers for each regression (or missing suite)."""
+    suite = ET.Element("testsuite", name="gongmu-eval-gate", tests=str(len(result.rows)),
+                       failures=str(len(result.failures)), errors="0",
+                       skipped=str(sum(r.verdict == "new" for r in result.rows)), time="0")
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("max_drop", result.max_drop), ("confidence", result.confidence)):
+        ET.SubElement(props, "property", name=key, value=f"{value:g}")
+    for row in result.rows:
+        case = ET.SubElement(suite, "testcase", classname=f"gongmu-eval-gate.{row.suite}",
+                             name=f"{row.suite}/{row.metric}", time="0")
+        numbers = {"margin": -result.max_drop, "baseline": row.mean_baseline,
+                   "candidate": row.mean_candidate, "diff": row.diff, "ci_low": row.ci_low,
+                   "ci_high": row.ci_high, "p_value": row.p_value, "items": row.n_items}
+        case_props = ET.SubElement(case, "properties")
+        for key, value in numbers.items():
+            if value is not None:
+                ET.SubElement(case_props, "property", name=key, value=f"{value:.6g}")
+        if row.verdict in ("fail", "missing"):
+            kind = "regression" if row.verdict == "fail" else "missing-suite"
+            ET.SubElement(case, "failure", message=row.message, type=kind).text = row.message
+        elif row.verdict == "new":
+            ET.SubElement(case, "skipped", message=row.message)
+        else:
+            ET.SubElement(case, "system-out").text = row.message
+    root = ET.Element("testsuites", name="gongmu", tests=suite.get("tests"),
+                      failures=suite.get("failures"), errors="0")
+    root.append(suite)
+    ET.indent(root)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+_VERDICT_STYLE = {"pass": "green", "fail": "bold red", "missing": "bold red", "new": "yellow"}
+
+
+def _num(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_table(result: GateResult | Sequence[Comparison]) -> Table:
+    """A rich table of a gate (with verdicts) or of a comparison (with p-values), narrow
+    enough for an 80-column CI log."""
+    is_gate = isinstance(result, GateResult)
+    rows = result.rows if is_gate else list(result)
+    confidence = result.confidence if is_gate else (rows[0].confidence if rows else 0.95)
+    if is_gate:
+        state = "[green]passed[/]" if result.passed else "[bold red]FAILED[/]"
+        title = f"eval gate: max drop {result.max_drop:g}, {_pct(confidence)} CI: {state}"
+    else:
+        title = "paired comparison, Δ = candidate - baseline"
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 1, 0, 0))
+    table.add_column("suite", overflow="fold")
+    table.add_column("metric", overflow="fold")
+    for name in ("baseline", "candidate", "Δ", f"{_pct(confidence)} CI",
+                 "verdict" if is_gate else "p"):
+        table.add_column(name, justify="left" if name == "verdict" else "right", no_wrap=True)
+    for r in rows:
+        last = r.verdict if is_gate else _num(r.p_value, ".2g")
+        if r.diff is None:
+            cells = ["-", "-", "-", f"only in {r.present_in}"]
+        else:
+            cells = [_num(r.mean_baseline), _num(r.mean_candidate), _num(r.diff, "+.3f"),
+                     f"[{r.ci_low:+.3f},{r.ci_high:+.3f}]"]
+        style = _VERDICT_STYLE.get(last, "") if is_gate else ""
+        table.add_row(escape(r.suite), escape(r.metric), *(escape(c) for c in cells),
+                      f"[{style}]{last}[/]" if style else escape(last))
+    return table
+
+
+# --- command-line entry points ---------------------------------------------------------
+
+def _load_pair(baseline: str, candidate: str) -> tuple[Scores, Scores, dict[str, str], Directions]:
+    base, cand = load_scores(baseline), load_scores(candidate)
+    primary = {**primary_metrics(candidate), **primary_metrics(baseline)}
+    directions = {**metric_directions(candidate), **metric_directions(baseline)}
+    base_hashes, cand_hashes = suite_hashes(baseline), suite_hashes(candidate)
+    for name in base_hashes.keys() & cand_hashes.keys():
+        if base_hashes[name] != cand_hashes[name]:
+            console.print(f"[yellow]warning[/] suite '{escape(name)}' has a different suite_hash on "
+                          f"each side: same item ids, changed content; items are paired by id only.",
+                          highlight=False, soft_wrap=True)
+    return base, cand, primary, directions
+
+
+def _split_names(names: Sequence[str] | str | None) -> list[str] | None:
+    if not names:
+        return None
+    names = [names] if isinstance(names, str) else names
+    return [n.strip() for name in names for n in name.split(",") if n.strip()] or None
+
+
+def compare_command(a: str, b: str, metrics: Sequence[str] | str | None = None,
+                    json_out: bool = False) -> int:
+    """Compare eval result `b` (candidate) against `a` (baseline): a table on the console,
+    or with `json_out` one JSON list on stdout. Returns the exit code (0)."""
+    base, cand, primary, directions = _load_pair(a, b)
+    comparisons = compare(base, cand, metrics=_split_names(metrics), primary=primary,
+                          directions=directions)
+    if json_out:
+        sys.stdout.write(json.dumps([c.as_dict() for c in comparisons], ensure_ascii=False,
+                                    indent=2) + "\n")
+        return 0
+    console.print(format_table(comparisons))
+    return 0
+
+
+def gate_command(baseline: str, candidate: str, max_drop: float = 0.02,
+                 junit: Path | None = None, confidence: float = 0.95,
+                 all_metrics: bool = False) -> int:
+    """Gate `candidate` against `baseline`: print the table, write `junit` if given, and
+    return 1 when any suite regresses by more than `max_drop` (or is missing), else 0.
+    Load or input errors raise GongmuError (the CLI exits 2 on those)."""
+    base, cand, primary, directions = _load_pair(baseline, candidate)
+    comparisons = compare(base, cand, primary=primary, directions=directions,
+                          confidence=confidence)
+    result = gate(comparisons, max_drop=max_drop, confidence=confidence, all_metrics=all_metrics)
+    console.print(format_table(result))
+    for row in result.failures:
+        console.print(f"[red]FAIL[/] {escape(row.message)}", highlight=False, soft_wrap=True)
+    if junit is not None:
+        write_junit(result, junit)
+        console.print(f"JUnit report: {escape(str(junit))}", highlight=False, soft_wrap=True)
+    if result.passed:
+        console.print(f"[green]ok[/] no gated metric regresses by more than {max_drop:g} "
+                      f"(bound of the {_pct(confidence)} CI)", highlight=False)
+        return 0
+    return 1
