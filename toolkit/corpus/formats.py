@@ -503,11 +503,13 @@ def iter_jsonl(path: Path, field_map: dict[str, str]) -> Iterator[tuple[int, dic
     `field_map` maps our names to the file's keys and must name "text"; "id" becomes the
     record's id and any other entry is copied into its meta (None when the key is absent).
     A good line gives {"text", "id", "meta"}; a bad one gives an Unreadable naming the line,
-    and the lines after it still come. Lines are UTF-8 or CP949/EUC-KR, decided per line.
+    and the lines after it still come. A file has one encoding, UTF-8 or CP949/EUC-KR,
+    decided from its first MB (see `_jsonl_encoding`); a line that does not decode in it
+    is bad, never read in another encoding (broken UTF-8 would come out as Hanja soup).
 
     The file is checked when this is called (not when iterated): an empty file, or one
-    where most lines of the first MB decode as nothing, raises Unreadable at once. Lines
-    are streamed, so a large file never sits in memory whole."""
+    where most lines of the first MB do not decode, raises Unreadable at once. Lines are
+    streamed, so a large file never sits in memory whole."""
     if "text" not in field_map:
         raise ValueError(f"field_map must map 'text' to the file's text key; got {field_map}")
     try:
@@ -515,37 +517,84 @@ def iter_jsonl(path: Path, field_map: dict[str, str]) -> Iterator[tuple[int, dic
             sample = f.read(_SNIFF_BYTES)
     except OSError as exc:
         raise Unreadable(f"cannot read file ({exc.strerror or exc})") from None
-    _check_text_sample(sample, truncated=len(sample) == _SNIFF_BYTES)
-    return _jsonl_records(path, field_map)
+    encoding = _jsonl_encoding(sample, truncated=len(sample) == _SNIFF_BYTES)
+    return _jsonl_records(path, field_map, encoding)
 
 
-def _check_text_sample(sample: bytes, truncated: bool) -> None:
-    """Refuse a file that is not text at all. Judged line by line, so that one bad line
-    (which iteration reports by number) does not condemn the whole file."""
+def _jsonl_encoding(sample: bytes, truncated: bool) -> str:
+    """The encoding of a JSONL file from its first MB: "cp949" when more of its non-ASCII
+    lines are Korean CP949/EUC-KR (and not UTF-8) than are UTF-8, else "utf-8" (the JSON
+    Lines standard, and the answer for a broken line among ASCII ones). Refuses a file
+    that is not text at all; judged line by line, so that one bad line (which iteration
+    reports by number) does not condemn the whole file."""
     if not sample:
         raise Unreadable("empty file")
     for bom, encoding in _BOMS:
         if sample.startswith(bom) and encoding != "utf-8-sig":
             raise Unreadable(f"{encoding} JSONL is not supported; save it as UTF-8")
-    lines = sample.split(b"\n")
+    lines = sample.removeprefix(b"\xef\xbb\xbf").split(b"\n")
     if truncated:
         lines = lines[:-1]  # the last line may be cut inside a character
+    utf8 = legacy = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        if _decodes(line, "utf-8"):
+            utf8 += 1
+        elif _korean_cp949(line):
+            legacy += 1
+    encoding = "cp949" if legacy > utf8 else "utf-8"
     failures, judged = [], 0
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         judged += 1
         try:
-            decode_text(line.removeprefix(b"\xef\xbb\xbf") if lineno == 1 else line)
+            _decode_line(line, encoding)
         except Unreadable as exc:
             failures.append(f"line {lineno}: {exc}")
     if failures and len(failures) * 2 >= judged:
         raise Unreadable(f"not a text file: {len(failures)} of {judged} lines do not decode "
                          f"({failures[0]})")
+    return encoding
 
 
-def _jsonl_records(path: Path,
-                   field_map: dict[str, str]) -> Iterator[tuple[int, dict | Unreadable]]:
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _korean_cp949(line: bytes) -> bool:
+    """Whether a line's non-ASCII bytes read as CP949 Korean text: Hangul and Korean
+    punctuation, not Hanja (what broken UTF-8 and other CJK encodings turn into) nor
+    mostly the rare syllables outside EUC-KR."""
+    try:
+        text = line.decode("cp949")
+    except UnicodeDecodeError:
+        return False
+    counts = Counter(c for c in text if not c.isascii())
+    return _korean_share(counts) >= _KOREAN_SHARE and _rare_hangul_share(counts) <= 0.5
+
+
+def _decode_line(raw: bytes, encoding: str) -> str:
+    """One line in its file's encoding, or Unreadable: nothing is guessed per line."""
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        name = "UTF-8" if encoding == "utf-8" else "CP949/EUC-KR"
+        raise Unreadable(f"not valid {name}, the encoding of the rest of the file (first bad "
+                         f"byte at {exc.start}); it is not read in another encoding") from None
+    if encoding == "cp949" and not raw.isascii() and _decodes(raw, "utf-8"):
+        raise Unreadable("valid UTF-8 in a CP949/EUC-KR file: the line's encoding is "
+                         "ambiguous, so it is not read")
+    return _clean_text(text)
+
+
+def _jsonl_records(path: Path, field_map: dict[str, str],
+                   encoding: str) -> Iterator[tuple[int, dict | Unreadable]]:
     with open(path, "rb") as f:
         for lineno, raw in enumerate(_bounded_lines(f), 1):
             if raw is None:
@@ -555,7 +604,7 @@ def _jsonl_records(path: Path,
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
             if not raw.strip():
                 continue
-            yield lineno, _jsonl_record(raw, lineno, field_map)
+            yield lineno, _jsonl_record(raw, lineno, field_map, encoding)
 
 
 def _bounded_lines(f) -> Iterator[bytes | None]:
@@ -572,9 +621,10 @@ def _bounded_lines(f) -> Iterator[bytes | None]:
             yield line
 
 
-def _jsonl_record(raw: bytes, lineno: int, field_map: dict[str, str]) -> dict | Unreadable:
+def _jsonl_record(raw: bytes, lineno: int, field_map: dict[str, str],
+                  encoding: str) -> dict | Unreadable:
     try:
-        line, _ = decode_text(raw)
+        line = _decode_line(raw, encoding)
     except Unreadable as exc:
         return Unreadable(f"line {lineno}: {exc}")
     try:
