@@ -292,7 +292,7 @@ def test_the_suite_loader_builds_the_same_items_from_the_corpus_stage_documents(
         assert _dump(suite.raw_items) == _dump(built[name]), folder
         assert suite.primary in suite.metrics
     routing = load_suite(REPO / "evals" / "doc-routing", corpus_dir=tmp_path)
-    assert routing.task == "multiple_choice" and routing.primary == "acc_per_char"
+    assert routing.task_type == "multiple_choice" and routing.primary == "acc_per_char"
     assert load_suite(REPO / "evals" / "pii-leak").metrics == ["pii_leak"]
 
 

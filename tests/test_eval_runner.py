@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-import types
 
 import pytest
 import torch
@@ -161,14 +159,14 @@ def test_per_byte_and_per_char_normalisation_pick_different_choices():
 def test_duplicate_item_ids_are_refused_naming_the_file_and_id(tmp_path):
     items = _mc_items(3)
     items[2]["id"] = "q0"
-    _write_suite(tmp_path / "dup", items, task="multiple_choice")
+    _write_suite(tmp_path / "dup", items, task_type="multiple_choice")
     with pytest.raises(DataError, match=r"items\.jsonl:3: duplicate item id 'q0' \(first at .*items\.jsonl:1\)"):
         load_suite(tmp_path / "dup")
 
 
 def test_items_must_be_answerable_for_their_task(tmp_path):
     _write_suite(tmp_path / "mc", [{"id": "a", "messages": [{"role": "user", "content": "?"}],
-                                    "reference": "x"}], task="multiple_choice")
+                                    "reference": "x"}], task_type="multiple_choice")
     with pytest.raises(DataError, match="needs `choices` and `answer`"):
         load_suite(tmp_path / "mc")
     _write_suite(tmp_path / "typo", [{"id": "a", "messages": [{"role": "user", "content": "?"}],
@@ -183,7 +181,7 @@ def test_items_must_be_answerable_for_their_task(tmp_path):
 
 def test_prompt_hashes_are_stable_and_follow_the_rendered_text(tiny, tmp_path):
     _, tok = tiny
-    _write_suite(tmp_path / "s", _mc_items(), task="multiple_choice", system_prompt="공무원입니다.")
+    _write_suite(tmp_path / "s", _mc_items(), task_type="multiple_choice", system_prompt="공무원입니다.")
     first = load_suite(tmp_path / "s")
     again = load_suite(tmp_path / "s")
     prompts = suite_prompts(tok, first)
@@ -191,7 +189,7 @@ def test_prompt_hashes_are_stable_and_follow_the_rendered_text(tiny, tmp_path):
     assert [prompt_hash(p) for p in prompts] == [prompt_hash(p) for p in suite_prompts(tok, again)]
     assert prompt_hash(prompts[0]) == hashlib.sha256(prompts[0].encode("utf-8")).hexdigest()
     assert prompts[0].startswith("<|im_start|>system\n공무원입니다.")
-    _write_suite(tmp_path / "s", _mc_items(), task="multiple_choice", system_prompt="민원인입니다.")
+    _write_suite(tmp_path / "s", _mc_items(), task_type="multiple_choice", system_prompt="민원인입니다.")
     changed = load_suite(tmp_path / "s")
     assert changed.hash != first.hash
     assert prompt_hash(suite_prompts(tok, changed)[0]) != prompt_hash(prompts[0])
@@ -199,7 +197,7 @@ def test_prompt_hashes_are_stable_and_follow_the_rendered_text(tiny, tmp_path):
 
 def test_few_shot_examples_are_the_first_items_and_are_not_scored(tiny, tmp_path):
     _, tok = tiny
-    _write_suite(tmp_path / "fs", _mc_items(6), task="multiple_choice", few_shot=2)
+    _write_suite(tmp_path / "fs", _mc_items(6), task_type="multiple_choice", few_shot=2)
     suite = load_suite(tmp_path / "fs")
     assert [s["id"] for s in suite.shots] == ["q0", "q1"]
     assert [i["id"] for i in suite.items] == ["q2", "q3", "q4", "q5"]
@@ -229,7 +227,7 @@ def test_thresholds_are_reported_as_pass_or_fail_not_raised(tmp_path):
 
 def test_multiple_choice_rows_hold_choice_logprobs_and_accuracies(tiny, tmp_path):
     model, tok = tiny
-    _write_suite(tmp_path / "mc", _mc_items(), task="multiple_choice")
+    _write_suite(tmp_path / "mc", _mc_items(), task_type="multiple_choice")
     suite = load_suite(tmp_path / "mc")
     assert suite.metrics == ["acc_per_char", "acc_raw", "acc_per_byte"]
     assert suite.primary == "acc_per_char"
@@ -245,7 +243,7 @@ def test_classification_scores_the_first_line_and_the_label_set(tiny, tmp_path):
     model, tok = tiny
     items = [{"id": f"c{k}", "messages": [{"role": "user", "content": QUESTIONS[k] + " 부서는?"}],
               "choices": ["총무과", "재정과", "민원과"], "answer": k % 3} for k in range(5)]
-    _write_suite(tmp_path / "cls", items, task="classification", stop=["\n"])
+    _write_suite(tmp_path / "cls", items, task_type="classification", stop=["\n"])
     suite = load_suite(tmp_path / "cls")
     assert suite.metrics == ["exact_match", "acc_raw", "acc_per_char", "acc_per_byte"]
     rows = score_suite(model, tok, suite, suite_prompts(tok, suite), batch_size=3, max_new_tokens=6)
@@ -261,7 +259,7 @@ def test_grounded_qa_puts_context_in_the_prompt_and_gives_metrics_the_sources(ti
     items = [{"id": "g1", "messages": [{"role": "user", "content": "동의가 필요합니까?"}],
               "context": ["「개인정보 보호법」 제15조(개인정보의 수집·이용) …"],
               "reference": cited, "source_articles": [["개인정보 보호법", "제15조"]]}]
-    _write_suite(tmp_path / "gq", items, task="grounded_qa")
+    _write_suite(tmp_path / "gq", items, task_type="grounded_qa")
     suite = load_suite(tmp_path / "gq")
     prompt = suite_prompts(tok, suite)[0]
     assert prompt.index("제15조(개인정보의 수집·이용)") < prompt.index("동의가 필요합니까?")
@@ -275,19 +273,21 @@ def test_grounded_qa_puts_context_in_the_prompt_and_gives_metrics_the_sources(ti
     assert score("citation_accuracy", cited + " 민법 제3조", cited, item) == 0.0
 
 
-def test_builder_items_come_from_the_held_out_documents_of_the_split(tmp_path, monkeypatch):
-    def tiny_builder(documents, seed):
-        return [{"id": f"{d['id']}#title", "reference": d["meta"]["title"],
-                 "messages": [{"role": "user", "content": d["text"][:40] + "\n제목은?"}]}
-                for d in documents]
+def tiny_titles(documents, seed):
+    """제목 of each held-out document (an item builder registered by the test below)."""
+    return [{"id": f"{d['id']}#title", "reference": d["meta"]["title"],
+             "messages": [{"role": "user", "content": d["text"][:40] + "\n제목은?"}]}
+            for d in documents]
 
-    try:
-        import toolkit.eval.builders as builders
-    except ImportError:  # written elsewhere; a stand-in module is enough here
-        builders = types.ModuleType("toolkit.eval.builders")
-        builders.BUILDERS = {}
-        monkeypatch.setitem(sys.modules, "toolkit.eval.builders", builders)
-    monkeypatch.setitem(builders.BUILDERS, "tiny_titles", tiny_builder)
+
+def test_builder_items_come_from_the_held_out_documents_of_the_split(tmp_path):
+    from tests.plugins.registered import registered
+
+    with registered(tmp_path / "site", {"gongmu.suites": {"tiny_titles": f"{__name__}:tiny_titles"}}):
+        _check_builder_items(tmp_path)
+
+
+def _check_builder_items(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     docs = [{"id": f"d{k}", "source": "s", "source_type": "documents", "path": f"d{k}.md",

@@ -3,7 +3,7 @@
 suite.yaml keys:
 
 - `name`, `description`.
-- `task`: `generation` (greedy text, scored against `reference`), `multiple_choice`
+- `task_type`: `generation` (greedy text, scored against `reference`), `multiple_choice`
   (log-likelihood of each of `choices`), `classification` (the model writes a label;
   its first line is scored against the gold label, plus log-likelihood accuracy over
   the label set when items give `choices`) or `grounded_qa` (generation whose prompt
@@ -12,13 +12,14 @@ suite.yaml keys:
   `items.jsonl` (a JSONL file beside suite.yaml);
   `{from_corpus: test|validation}` (the corpus stage's chat records: the last message is
   the reference answer);
-  `{builder: NAME, split: test, seed: 0}` (built at eval time by
-  `toolkit.eval.builders.BUILDERS[NAME](documents, seed)` from the corpus stage's
-  `heldout_documents.jsonl` rows of that split; the eval stage writes them to
-  `items/<suite>.jsonl`).
+  `{builder: NAME, split: test, seed: 0}` (built at eval time by the item builder
+  registered as NAME in the `gongmu.suites` entry-point group, built-in or plug-in:
+  `build(documents, seed)` over the corpus stage's `heldout_documents.jsonl` rows of that
+  split; the eval stage writes them to `items/<suite>.jsonl`).
 - `metrics`, `primary_metric` (default: the first metric; `acc_per_char` for
-  multiple choice): names from `toolkit.eval.metrics.metric_names()`. Multiple-choice
-  suites score `acc_<n>` for each `n` of `normalisation` instead.
+  multiple choice): metrics registered in the `gongmu.metrics` group
+  (`toolkit.eval.metrics.metric_names()`), each declaring whether higher is better.
+  Multiple-choice suites score `acc_<n>` for each `n` of `normalisation` instead.
 - `normalisation` (multiple choice and classification label sets): any of `raw`
   (summed log-probability), `per_char` (divided by the choice's characters), `per_byte`
   (by its UTF-8 bytes: a Hangul syllable is 3); default all three.
@@ -36,11 +37,13 @@ Item fields: `id` (a string, unique in the suite), `messages` (the chat prompt, 
 with a user turn; or, the legacy form, ending with the reference assistant turn),
 `reference`, `choices` and `answer` (an index into `choices`), `context` (text or list
 of texts put before the last user turn, grounded_qa), `context_pii`, `source_articles`
-([[law, article], ...]) and `meta` (free; `meta.task` groups scores by task).
+([[law, article], ...]) and `meta` (free; `meta.task`, the instruction family or kind of
+item, groups scores).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,16 +52,14 @@ from typing import Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from toolkit import plugins
 from toolkit.errors import DataError
-from toolkit.eval.metrics import metric_names
+from toolkit.eval.metrics import CHOICE_METRICS, NORMALISATIONS, higher_is_better, metric_names
 from toolkit.recipe import content_hash
 from toolkit.safe_yaml import load_yaml
 
 TaskType = Literal["generation", "multiple_choice", "classification", "grounded_qa"]
 Normalisation = Literal["raw", "per_char", "per_byte"]
-NORMALISATIONS: tuple[str, ...] = ("raw", "per_char", "per_byte")
-# Log-likelihood accuracies (multiple choice, classification label sets), one per normalisation.
-CHOICE_METRICS = {f"acc_{n}": n for n in NORMALISATIONS}
 HELDOUT_DOCUMENTS = "heldout_documents.jsonl"
 
 DEFAULT_METRICS: dict[str, list[str]] = {
@@ -87,7 +88,7 @@ class FromBuilder(_Strict):
 class SuiteSpec(_Strict):
     name: str
     description: str = ""
-    task: TaskType = "generation"
+    task_type: TaskType = "generation"
     items: Union[str, FromCorpus, FromBuilder]
     metrics: list[str] | None = None
     primary_metric: str | None = None
@@ -138,8 +139,8 @@ class Suite:
         return self.spec.name
 
     @property
-    def task(self) -> str:
-        return self.spec.task
+    def task_type(self) -> str:
+        return self.spec.task_type
 
     @property
     def primary(self) -> str:
@@ -158,6 +159,19 @@ class Suite:
     def text_metrics(self) -> list[str]:
         """The metrics scored on generated text."""
         return [m for m in self.metrics if m not in CHOICE_METRICS]
+
+    @property
+    def higher_is_better(self) -> dict[str, bool]:
+        """Each metric's direction, as the metric declares it (what results.json records)."""
+        return {m: higher_is_better(m) for m in self.metrics}
+
+    @property
+    def plugins(self) -> dict[str, list[str]]:
+        """The registered plug-ins this suite uses, {group: names}, for the manifest."""
+        used = {plugins.METRICS: self.text_metrics}
+        if self.built:
+            used[plugins.SUITES] = [self.spec.items.builder]
+        return used
 
 
 def load_suite(folder: Path, corpus_dir: Path | None = None) -> Suite:
@@ -210,17 +224,21 @@ def _read_spec(spec_path: Path) -> SuiteSpec:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        raise DataError(f"{spec_path}: key '{key}': {err['msg']}.") from None
+        hint = ""
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            close = difflib.get_close_matches(key, list(SuiteSpec.model_fields), n=1, cutoff=0.5)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise DataError(f"{spec_path}: key '{key}': {err['msg']}.{hint}") from None
     except yaml.YAMLError as exc:
         raise DataError(f"{spec_path}: not valid YAML ({str(exc).splitlines()[0]}).") from None
 
 
 def _suite_metrics(spec: SuiteSpec, spec_path: Path, items: list[dict]) -> list[str]:
     choice_metrics = [f"acc_{n}" for n in spec.normalisation]
-    if not spec.normalisation and spec.task == "multiple_choice":
+    if not spec.normalisation and spec.task_type == "multiple_choice":
         raise DataError(f"{spec_path}: normalisation is empty; name at least one of "
                         f"{', '.join(NORMALISATIONS)}.")
-    if spec.task == "multiple_choice":
+    if spec.task_type == "multiple_choice":
         if spec.metrics is not None:
             raise DataError(
                 f"{spec_path}: a multiple_choice suite scores {', '.join(CHOICE_METRICS)}; "
@@ -229,7 +247,7 @@ def _suite_metrics(spec: SuiteSpec, spec_path: Path, items: list[dict]) -> list[
         metrics = choice_metrics
         default_primary = "acc_per_char" if "per_char" in spec.normalisation else metrics[0]
     else:
-        metrics = list(spec.metrics if spec.metrics is not None else DEFAULT_METRICS[spec.task])
+        metrics = list(spec.metrics if spec.metrics is not None else DEFAULT_METRICS[spec.task_type])
         known = metric_names()
         unknown = [m for m in metrics if m not in known]
         if unknown:
@@ -237,7 +255,7 @@ def _suite_metrics(spec: SuiteSpec, spec_path: Path, items: list[dict]) -> list[
                             f"{', '.join(known)}.")
         if not metrics:
             raise DataError(f"{spec_path}: metrics is empty; name at least one.")
-        if spec.task == "classification" and all(i["choices"] for i in items):
+        if spec.task_type == "classification" and all(i["choices"] for i in items):
             metrics += [m for m in choice_metrics if m not in metrics]
         default_primary = metrics[0]
     primary = spec.primary_metric or default_primary
@@ -300,16 +318,12 @@ def _read_items(spec: SuiteSpec, spec_path: Path, folder: Path, corpus_dir: Path
 
 
 def build_items(source: FromBuilder, corpus_dir: Path, spec_path: Path) -> list[dict]:
-    """Items from `toolkit.eval.builders.BUILDERS[source.builder]` over the corpus stage's
-    held-out documents of `source.split`."""
+    """Items from the item builder registered as `source.builder` (`gongmu.suites`) over
+    the corpus stage's held-out documents of `source.split`."""
     try:
-        from toolkit.eval.builders import BUILDERS
-    except ImportError as exc:
-        raise DataError(f"{spec_path}: names builder '{source.builder}' but the builders "
-                        f"cannot be imported ({exc}).") from None
-    if source.builder not in BUILDERS:
-        raise DataError(f"{spec_path}: unknown builder '{source.builder}'; known: "
-                        f"{', '.join(sorted(BUILDERS)) or 'none'}.")
+        builder = plugins.load(plugins.SUITES, source.builder)
+    except plugins.UnknownPlugin as exc:
+        raise DataError(f"{spec_path}: items.builder: {exc}.") from None
     docs_path = corpus_dir / HELDOUT_DOCUMENTS
     if not docs_path.is_file():
         raise DataError(f"{spec_path}: builder '{source.builder}' needs {docs_path}, which the "
@@ -318,7 +332,7 @@ def build_items(source: FromBuilder, corpus_dir: Path, spec_path: Path) -> list[
     if not documents:
         raise DataError(f"{spec_path}: {docs_path} holds no documents of split "
                         f"'{source.split}' for builder '{source.builder}'.")
-    items = list(BUILDERS[source.builder](documents, source.seed))
+    items = list(builder.build(documents, source.seed))
     if not items:
         raise DataError(f"{spec_path}: builder '{source.builder}' built no items from "
                         f"{len(documents)} '{source.split}' documents.")
@@ -360,7 +374,7 @@ def _canonical_item(spec: SuiteSpec, raw: dict, where: str, lenient: bool) -> di
                             f"{len(choices)} choices (0 to {len(choices) - 1}).")
         if reference is None:
             reference = choices[item.answer]
-    elif spec.task == "multiple_choice":
+    elif spec.task_type == "multiple_choice":
         raise DataError(f"{where}: item '{item.id}': a multiple_choice item needs `choices` and "
                         f"`answer`.")
     if reference is None:
