@@ -21,7 +21,7 @@ SHARED_DATA = Path(os.environ.get("GONGMU_SHARED_DATA", REPO.parent / "shared" /
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
-    from toolkit.train.model import build_tiny_model
+    from toolkit.tiny_model import build_tiny_model
 
     out = tmp_path_factory.mktemp("models") / "tiny-ko"
     build_tiny_model(DOCS, out, hidden_size=128, layers=2, vocab_size=2048)
@@ -48,18 +48,14 @@ def write_recipe(folder: Path, tiny_model: Path, body: str = "", name: str = "t"
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory, tiny_model):
     """All five stages of a short quickstart run, through the Python API."""
-    from toolkit.corpus.pipeline import build_corpus
-    from toolkit.eval.runner import evaluate
-    from toolkit.export.merge import export
     from toolkit.recipe import load_recipe
-    from toolkit.report.build import build_report
-    from toolkit.train.trainer import train
+    from toolkit.stages import ORDER, run_stage
 
     folder = tmp_path_factory.mktemp("pipeline")
     path = write_recipe(folder, tiny_model)
     recipe = load_recipe(path)
-    for stage in (build_corpus, train, evaluate, export, build_report):
-        stage(recipe)
+    for stage in ORDER:
+        run_stage(recipe, stage)
     return recipe
 
 

@@ -6,15 +6,10 @@ import json
 
 import pytest
 
-from toolkit.artifacts import (
-    MANIFEST,
-    open_upstream,
-    open_upstreams,
-    stage_folder,
-    verify_folder,
-)
+from toolkit.artifacts import MANIFEST, stage_folder, verify_folder
 from toolkit.errors import ArtifactError
 from toolkit.recipe import load_recipe
+from toolkit.stages import open_upstream, open_upstreams, section_data
 
 
 @pytest.fixture
@@ -25,7 +20,7 @@ def recipe(tmp_path):
 
 
 def write_stage(recipe, stage="corpus", inputs=(), text="x"):
-    with stage_folder(recipe, stage, list(inputs)) as out:
+    with stage_folder(recipe, stage, section_data(recipe, stage), list(inputs)) as out:
         (out.path / "data.jsonl").write_text(text, encoding="utf-8")
         (out.path / "sub").mkdir()
         (out.path / "sub" / "b.bin").write_bytes(b"\x00\x01")
@@ -51,7 +46,7 @@ def test_manifest_records_hashes_section_lineage_and_times(recipe):
 def test_failed_stage_leaves_no_folder_and_keeps_the_previous_one(recipe):
     write_stage(recipe, text="first")
     with pytest.raises(RuntimeError):
-        with stage_folder(recipe, "corpus") as out:
+        with stage_folder(recipe, "corpus", section_data(recipe, "corpus")) as out:
             (out.path / "data.jsonl").write_text("half", encoding="utf-8")
             raise RuntimeError("crash mid-stage")
     folder = recipe.stage_dir("corpus")

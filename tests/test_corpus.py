@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import DOCS, SHARED_DATA
 from toolkit.artifacts import read_jsonl
-from toolkit.corpus.pipeline import build_corpus
+from toolkit.stages import run_stage
 from toolkit.errors import DataError, RecipeError
 from toolkit.recipe import load_recipe
 
@@ -46,7 +46,7 @@ def all_records(out):
 
 
 def test_quickstart_corpus_counts_add_up_and_split_is_by_document(tmp_path):
-    out = build_corpus(make_recipe(tmp_path, docs_source(DOCS), "  validation_fraction: 0.1\n"))
+    out = run_stage(make_recipe(tmp_path, docs_source(DOCS), "  validation_fraction: 0.1\n"), "corpus")
     f = out.figures
     assert f["per_source"]["documents"]["files"] == 30
     assert f["documents_kept"] + f["documents_dropped"] + f["documents_quarantined"] == 30
@@ -73,18 +73,18 @@ def test_quickstart_corpus_counts_add_up_and_split_is_by_document(tmp_path):
 
 
 def test_split_is_deterministic_and_depends_on_the_seed(tmp_path):
-    first = build_corpus(make_recipe(tmp_path / "a", docs_source(DOCS))).path
-    again = build_corpus(make_recipe(tmp_path / "b", docs_source(DOCS))).path
+    first = run_stage(make_recipe(tmp_path / "a", docs_source(DOCS)), "corpus").path
+    again = run_stage(make_recipe(tmp_path / "b", docs_source(DOCS)), "corpus").path
     assert (first / "test.jsonl").read_bytes() == (again / "test.jsonl").read_bytes()
     assert (first / "train.jsonl").read_bytes() == (again / "train.jsonl").read_bytes()
-    other = build_corpus(load_recipe(tmp_path / "a" / "c.yaml",
-                                     ["seed=7", f"output_dir={tmp_path / 'seed7'}"])).path
+    other = run_stage(load_recipe(tmp_path / "a" / "c.yaml",
+                                     ["seed=7", f"output_dir={tmp_path / 'seed7'}"]), "corpus").path
     assert (first / "test.jsonl").read_bytes() != (other / "test.jsonl").read_bytes()
 
 
 def test_two_workers_give_the_same_corpus_as_one(tmp_path):
-    one = build_corpus(make_recipe(tmp_path / "one", docs_source(DOCS))).path
-    two = build_corpus(make_recipe(tmp_path / "two", docs_source(DOCS), overrides=["corpus.workers=2"])).path
+    one = run_stage(make_recipe(tmp_path / "one", docs_source(DOCS)), "corpus").path
+    two = run_stage(make_recipe(tmp_path / "two", docs_source(DOCS), overrides=["corpus.workers=2"]), "corpus").path
     for name in ("train.jsonl", "test.jsonl", "accounting.jsonl"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
 
@@ -133,10 +133,10 @@ def test_every_bad_input_is_quarantined_or_dropped_with_its_reason_never_lost(tm
     _hwpx(hwpx / "slip.hwpx", body, evil_name="../../evil.xml")
     (hwpx / "truncated.hwpx").write_bytes((hwpx / "ok.hwpx").read_bytes()[:300])
     sources = (docs_source(docs) + f"    - type: jsonl\n      path: {jsonl}\n"
-               f"      field_map: {{text: body, title: subject}}\n"
+               f"      options: {{field_map: {{text: body, title: subject}}}}\n"
                f"    - type: hwpx\n      path: {hwpx}\n")
-    out = build_corpus(make_recipe(tmp_path, sources, overrides=["corpus.dedup.exact=false",
-                                                                 "corpus.dedup.minhash.enabled=false"]))
+    out = run_stage(make_recipe(tmp_path, sources, overrides=["corpus.dedup.exact=false",
+                                                                 "corpus.dedup.minhash.enabled=false"]), "corpus")
     rows = {r["path"].rsplit("/", 1)[1]: r for r in accounting(out)}
     assert rows["cp949.md"]["status"] == "kept"
     assert rows["binary.md"]["status"] == "quarantined" and "CP949" in rows["binary.md"]["reason"]
@@ -164,13 +164,13 @@ def test_every_bad_input_is_quarantined_or_dropped_with_its_reason_never_lost(tm
 def test_a_missing_source_path_fails_before_any_work(tmp_path):
     recipe = make_recipe(tmp_path, docs_source(tmp_path / "nowhere"))
     with pytest.raises(RecipeError, match=r"corpus.sources\[0\].path .*nowhere is not a folder"):
-        build_corpus(recipe)
+        run_stage(recipe, "corpus")
     assert not (tmp_path / "runs").exists()
 
 
 def test_an_empty_test_split_is_an_error_not_a_silent_empty_suite(tmp_path):
     with pytest.raises(DataError, match="no test examples.*test_fraction"):
-        build_corpus(make_recipe(tmp_path, docs_source(DOCS), "  test_fraction: 0.01\n"))
+        run_stage(make_recipe(tmp_path, docs_source(DOCS), "  test_fraction: 0.01\n"), "corpus")
 
 
 def test_planted_exact_and_near_duplicates_are_found(tmp_path):
@@ -185,7 +185,7 @@ def test_planted_exact_and_near_duplicates_are_found(tmp_path):
     head, _, body = text.partition("\n---\n")
     near = head + "\n---\n" + body.replace(" ", "", 5) + "\n붙임 자료는 따로 보내 드립니다."
     (docs / "zz-near.md").write_text(near, encoding="utf-8")
-    out = build_corpus(make_recipe(tmp_path, docs_source(docs)))
+    out = run_stage(make_recipe(tmp_path, docs_source(docs)), "corpus")
     rows = {r["path"].rsplit("/", 1)[1]: r for r in accounting(out)}
     assert rows["zz-exact.md"]["status"] == "dropped"
     assert rows["zz-exact.md"]["reason"] == f"exact duplicate of docs/{original.name}"
@@ -205,17 +205,17 @@ def test_training_examples_overlapping_eval_items_are_dropped_and_listed(tmp_pat
         shutil.copy(src, docs / src.name)
     suite = tmp_path / "suite"
     suite.mkdir()
-    first = build_corpus(make_recipe(tmp_path / "first", docs_source(docs)))
+    first = run_stage(make_recipe(tmp_path / "first", docs_source(docs)), "corpus")
     victim = max(read_jsonl(first.path / "train.jsonl"), key=lambda r: len(r["messages"][1]["content"]))
     answer = victim["messages"][1]["content"]
     assert len(answer.split()) >= 13
-    (suite / "suite.yaml").write_text("name: planted\ntask: generation\nitems: items.jsonl\n"
+    (suite / "suite.yaml").write_text("name: planted\ntask_type: generation\nitems: items.jsonl\n"
                                       "metrics: [chrf]\n", encoding="utf-8")
     (suite / "items.jsonl").write_text(json.dumps({"id": "p1", "prompt": "다음을 요약하세요.",
                                                    "reference": answer}, ensure_ascii=False) + "\n",
                                        encoding="utf-8")
-    out = build_corpus(make_recipe(tmp_path / "second", docs_source(docs),
-                                   f"  decontamination:\n    suites: [{suite}]\n"))
+    out = run_stage(make_recipe(tmp_path / "second", docs_source(docs),
+                                   f"  decontamination:\n    suites: [{suite}]\n"), "corpus")
     removed = read_jsonl(out.path / "removed_examples.jsonl")
     hit = [r for r in removed if r["step"] == "decontamination"]
     assert victim["id"] in {r["id"] for r in hit}
@@ -245,9 +245,9 @@ def test_statutes_rulings_build_with_redaction_cleaning_and_card(tmp_path):
         "청구하였다. 원고 주소는 서울특별시 중구 세종대로 110이다. " * 3, encoding="utf-8")
     sources = (f"    - type: statutes\n      path: {statutes}\n"
                f"    - type: rulings\n      path: {rulings}\n")
-    out = build_corpus(make_recipe(tmp_path, sources,
-                                   "  tasks: [lookup, explain, summarise, route, draft, refuse]\n"
-                                   "  views: [alpaca, sharegpt]\n  test_fraction: 0.3\n"))
+    out = run_stage(make_recipe(tmp_path, sources,
+                                   "  families: [lookup, explain, summarise, route, draft, refuse]\n"
+                                   "  views: [alpaca, sharegpt]\n  test_fraction: 0.3\n"), "corpus")
     rows = accounting(out)
     kept_statutes = [r for r in rows if r["source"] == "kr" and r["status"] == "kept"]
     # Legal text is never dropped by quality filters.
@@ -302,11 +302,11 @@ def test_scan_pii_prints_one_json_object_per_finding_with_nfc_offsets(tmp_path):
 
 
 def test_a_slurm_recipe_becomes_dependent_array_jobs_with_the_recipe_resources(tmp_path):
-    from toolkit.corpus.pipeline import _executors
+    from toolkit.corpus.pipeline import executors
 
     recipe = make_recipe(tmp_path, docs_source(DOCS), "  executor: slurm\n  slurm:\n"
-                         "    partition: cpu\n    tasks: 8\n    cpus_per_task: 4\n")
-    (finish,) = _executors(recipe, tmp_path / "work")
+                         "    partition: cpu\n    shards: 8\n    cpus_per_task: 4\n")
+    (finish,) = executors(recipe, tmp_path / "work")
     chain = []
     ex = finish
     while ex is not None:
@@ -330,6 +330,6 @@ def test_plain_text_sources_are_read_and_a_corpus_no_task_applies_to_says_so(tmp
     assert docs["old.txt"].meta["encoding"] == "euc-kr" and docs["old.txt"].text.startswith("옛 문서")
     assert docs["안내.txt"].text == body and docs["안내.txt"].id == "text/sub/안내.txt"
     # old.txt is a near duplicate of 안내.txt, so one document is left.
-    with pytest.raises(DataError, match=r"none of corpus.tasks \(title, article\) applies to the 1 "):
-        build_corpus(make_recipe(tmp_path, f"    - type: text\n      path: {text}\n",
-                                 "  tasks: [title, article]\n"))
+    with pytest.raises(DataError, match=r"none of corpus.families \(title, article\) applies to the 1 "):
+        run_stage(make_recipe(tmp_path, f"    - type: text\n      path: {text}\n",
+                                 "  families: [title, article]\n"), "corpus")

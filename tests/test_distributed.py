@@ -12,13 +12,13 @@ import re
 import pytest
 from safetensors.torch import load_file
 
-from tests.conftest import REPO, gongmu, write_recipe
+from tests.conftest import gongmu, write_recipe
 from toolkit.artifacts import read_json
-from toolkit.corpus.pipeline import build_corpus
+from toolkit.stages import run_stage
 from toolkit.recipe import load_recipe
-from toolkit.train.model import trained_weights_dir
+from toolkit.models import trained_weights_dir
 
-ZERO3 = f"train.deepspeed={REPO / 'recipes/deepspeed/zero3.json'}"
+ZERO3 = "train.deepspeed=zero3"
 TORCHRUN = ["--launcher", "torchrun"]
 # ZeRO-2 goes through `accelerate launch` and recipes/accelerate/zero2.yaml (which names
 # recipes/deepspeed/zero2.json); ZeRO-3 through torchrun and train.deepspeed.
@@ -32,7 +32,7 @@ def two_process_training(tiny_model, folder, launcher, extra):
     path = write_recipe(folder, tiny_model, name="dist")
     overrides = ["train.max_steps=4", "tracking.enabled=false", *extra]
     recipe = load_recipe(path, overrides)
-    build_corpus(recipe)
+    run_stage(recipe, "corpus")
     # From the run's folder, not the repository: config paths must not depend on the cwd.
     proc = gongmu("train", str(path), *launcher, "--nproc", "2", *overrides, cwd=folder)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -90,7 +90,7 @@ def test_fsdp_without_a_gpu_is_refused_rather_than_run_as_unsharded_ddp(tiny_mod
                                                                         monkeypatch):
     path = write_recipe(tmp_path, tiny_model, name="fsdp")
     recipe = load_recipe(path, ["tracking.enabled=false"])
-    build_corpus(recipe)
+    run_stage(recipe, "corpus")
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     proc = gongmu("train", str(path), "--launcher", "accelerate", "--accelerate-config", "fsdp",
                   "--nproc", "2", "tracking.enabled=false", env=env)
@@ -98,9 +98,8 @@ def test_fsdp_without_a_gpu_is_refused_rather_than_run_as_unsharded_ddp(tiny_mod
     assert "Traceback" not in proc.stderr
     # Started some other way (accelerate launch by hand, Slurm), each process refuses too.
     from toolkit.errors import GongmuError
-    from toolkit.train.trainer import train
 
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")  # what accelerate launch sets
     with pytest.raises(GongmuError, match=re.escape(FSDP_REFUSED)):
-        train(recipe)
+        run_stage(recipe, "train")
     assert not recipe.stage_dir("train").exists()

@@ -10,23 +10,19 @@ from safetensors.torch import load_file
 from tests.conftest import write_recipe
 from toolkit.artifacts import read_json, read_jsonl, verify_folder
 from toolkit.errors import GongmuError
-from toolkit.recipe import STAGES, load_recipe
+from toolkit.recipe import load_recipe
+from toolkit.stages import ORDER as STAGES
 from toolkit.train.trainer import check_full_finetune_fits
 
 
 @pytest.fixture(scope="module")
 def full_run(tiny_model, tmp_path_factory):
-    from toolkit.corpus.pipeline import build_corpus
-    from toolkit.eval.runner import evaluate
-    from toolkit.export.merge import export
-    from toolkit.report.build import build_report
-    from toolkit.train.trainer import train
-
+    from toolkit.stages import ORDER, run_stage
     folder = tmp_path_factory.mktemp("full")
     recipe = load_recipe(write_recipe(folder, tiny_model, name="full"),
                          ["train.method=full", "train.learning_rate=1e-3", "tracking.enabled=false"])
-    for stage in (build_corpus, train, evaluate, export, build_report):
-        stage(recipe)
+    for stage in ORDER:
+        run_stage(recipe, stage)
     return recipe
 
 
@@ -54,10 +50,11 @@ def test_full_finetuning_trains_and_saves_every_weight(full_run, tiny_model):
 
 
 def test_eval_scores_the_trained_checkpoint_not_the_base(full_run):
-    from toolkit.eval.runner import load_trained_tokenizer
+    from toolkit.models import load_trained_tokenizer
     from toolkit.eval.suite import load_suite
-    from toolkit.eval.tasks import generate, suite_prompts
-    from toolkit.train.model import load_model
+    from toolkit.generation import generate
+    from toolkit.eval.tasks import suite_prompts
+    from toolkit.models import load_model
 
     folder = full_run.stage_dir("eval")
     base = read_jsonl(folder / "outputs" / "quickstart.base.jsonl")

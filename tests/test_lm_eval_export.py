@@ -71,10 +71,10 @@ def lm_eval_run(tmp_path_factory, tiny_model):
     root = tmp_path_factory.mktemp("lm_eval")
     exported = root / "exported"
     export_suite_folder(write_suite(root / "gen", {
-        "name": "minwon-qa", "task": "generation", "max_new_tokens": 8,
+        "name": "minwon-qa", "task_type": "generation", "max_new_tokens": 8,
         "metrics": ["exact_match", "chrf", "token_f1"]}, GEN_ITEMS), exported)
     export_suite_folder(write_suite(root / "mc", {
-        "name": "gongmun-mc", "task": "multiple_choice"}, MC_ITEMS), exported)
+        "name": "gongmun-mc", "task_type": "multiple_choice"}, MC_ITEMS), exported)
     tasks = exported.rename(root / "tasks")
     env = {
         **os.environ,
@@ -128,7 +128,7 @@ def test_lm_eval_scores_every_item_of_both_exported_suites_offline(lm_eval_run):
 
 
 def test_lm_eval_prompts_are_the_chat_prompts_gongmu_scores(lm_eval_run, model_and_tokenizer):
-    from toolkit.eval.runner import render_prompts
+    from toolkit.generation import render_prompts
 
     _, samples = lm_eval_run
     _, tok = model_and_tokenizer
@@ -144,7 +144,7 @@ def test_lm_eval_prompts_are_the_chat_prompts_gongmu_scores(lm_eval_run, model_a
 
 def test_lm_eval_generation_scores_are_gongmu_metrics_of_gongmu_greedy_outputs(
         lm_eval_run, model_and_tokenizer):
-    from toolkit.eval.runner import generate, render_prompts
+    from toolkit.generation import generate, render_prompts
 
     results, samples = lm_eval_run
     model, tok = model_and_tokenizer

@@ -9,10 +9,10 @@ import torch.nn.functional as F
 
 from tests.conftest import DOCS
 from toolkit.corpus.sources import documents
-from toolkit.corpus.synth import BUILDERS
+from toolkit.corpus.families import FAMILIES
 from toolkit.recipe import CorpusSource, ModelSection
 from toolkit.train.data import IGNORE, tokenize_chat
-from toolkit.train.model import load_model, load_tokenizer
+from toolkit.models import load_model, load_tokenizer
 from toolkit.train.packing import pack_collator, register_segment_attention
 
 
@@ -20,7 +20,7 @@ from toolkit.train.packing import pack_collator, register_segment_attention
 def samples(tiny_model):
     tok = load_tokenizer(ModelSection(path=tiny_model))
     docs = list(documents(CorpusSource(path=DOCS)))[:3]
-    records = [r for d in docs for task in ("title", "doc_type", "article") for r in BUILDERS[task](d, 200)]
+    records = [r for d in docs for task in ("title", "doc_type", "article") for r in FAMILIES[task](d, 200)]
     rows = []
     for rec in records[:6]:
         t = tokenize_chat(tok, rec["messages"], max_len=384)

@@ -15,7 +15,8 @@ from safetensors.torch import load_file
 
 from tests.conftest import ec_key_pair, gongmu
 from toolkit.artifacts import read_json, read_jsonl, verify_folder
-from toolkit.recipe import STAGES, load_recipe
+from toolkit.recipe import load_recipe
+from toolkit.stages import ORDER as STAGES
 
 
 def test_every_stage_folder_has_a_manifest_that_verifies(pipeline_run):
@@ -158,18 +159,16 @@ def test_local_mlflow_store_has_one_run_per_stage_with_metrics(pipeline_run):
 
 
 def test_export_refuses_a_base_model_that_changed_since_training(tiny_model, tmp_path):
-    from toolkit.corpus.pipeline import build_corpus
     from toolkit.errors import ArtifactError
-    from toolkit.export.merge import export
-    from toolkit.train.trainer import train
+    from toolkit.stages import run_stage
     from tests.conftest import write_recipe
 
     model = tmp_path / "base"
     shutil.copytree(tiny_model, model)
     recipe = load_recipe(write_recipe(tmp_path, model, name="drift"),
                          ["train.max_steps=2", "tracking.enabled=false"])
-    build_corpus(recipe)
-    train(recipe)
+    run_stage(recipe, "corpus")
+    run_stage(recipe, "train")
     # Fewer steps than logging_steps: the curve still ends at the last step.
     assert [r["step"] for r in read_jsonl(recipe.stage_dir("train") / "loss_curve.jsonl")] == [2]
     recorded = read_json(recipe.stage_dir("train") / "base_model.json")
@@ -178,12 +177,11 @@ def test_export_refuses_a_base_model_that_changed_since_training(tiny_model, tmp
     gen["max_new_tokens"] = 7
     (model / "generation_config.json").write_text(json.dumps(gen))
     with pytest.raises(ArtifactError, match="changed since the adapter was trained.*generation_config.json"):
-        export(recipe)
+        run_stage(recipe, "export")
     assert not recipe.stage_dir("export").exists()
-    from toolkit.eval.runner import evaluate
-
+    from toolkit.stages import run_stage
     with pytest.raises(ArtifactError, match="changed since the adapter was trained"):
-        evaluate(recipe)
+        run_stage(recipe, "eval")
 
 
 def test_a_failed_export_check_leaves_no_export_folder(pipeline_run, tmp_path):
@@ -199,8 +197,10 @@ def test_a_failed_export_check_leaves_no_export_folder(pipeline_run, tmp_path):
 def test_greedy_outputs_do_not_depend_on_batch_size(pipeline_run):
     from peft import PeftModel
 
-    from toolkit.eval.runner import generate, load_trained_tokenizer, render_prompts
-    from toolkit.train.model import load_model
+    from toolkit.generation import generate, render_prompts
+
+    from toolkit.models import load_trained_tokenizer
+    from toolkit.models import load_model
 
     train_dir = pipeline_run.stage_dir("train")
     tok = load_trained_tokenizer(train_dir)

@@ -14,6 +14,7 @@ from tests.conftest import REPO, gongmu
 from toolkit.cli import main
 from toolkit.errors import RecipeError
 from toolkit.recipe import load_recipe
+from toolkit.train.launch import CONFIGS
 
 
 def write(path: Path, text: str) -> Path:
@@ -107,7 +108,7 @@ def test_duplicate_keys_and_bad_yaml_name_the_line(tmp_path):
     with pytest.raises(RecipeError, match=r"d.yaml:3.*set twice"):
         load_recipe(dup)
     bad = write(tmp_path / "b.yaml", "name: r\ntrain:\n  epochs: [1\n")
-    with pytest.raises(RecipeError, match=r"b.yaml:\d+: this is not valid YAML"):
+    with pytest.raises(RecipeError, match=r"b.yaml:\d+: not valid YAML"):
         load_recipe(bad)
 
 
@@ -138,6 +139,18 @@ def test_every_recipe_in_the_repository_loads(path):
     load_recipe(path)
 
 
+PRODUCTION_RECIPES = [p for p in GONGMU_RECIPES
+                      if not p.relative_to(REPO / "recipes").as_posix().startswith("quickstart")]
+
+
+@pytest.mark.parametrize("path", PRODUCTION_RECIPES, ids=lambda p: str(p.relative_to(REPO / "recipes")))
+def test_production_recipes_carry_no_quickstart_value(path):
+    """Title, suites, sources, model and output paths: nothing resolves to the quickstart's."""
+    resolved = json.dumps(load_recipe(path).resolved(), ensure_ascii=False).lower()
+    assert "quickstart" not in resolved
+    assert "tiny" not in resolved
+
+
 MODEL_RECIPES = [p for p in GONGMU_RECIPES if p.stem in {"lora", "qlora", "full"}]
 
 
@@ -154,7 +167,7 @@ def test_model_recipes_say_how_to_run_them_and_the_gpu_memory_they_need(path):
     assert load_recipe(path).train.method == path.stem
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "recipes" / "accelerate").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((CONFIGS / "accelerate").glob("*.yaml")), ids=lambda p: p.name)
 def test_accelerate_launch_configs_are_complete(path):
     import yaml
 
@@ -163,7 +176,7 @@ def test_accelerate_launch_configs_are_complete(path):
     assert config["num_processes"] >= 1 and config["num_machines"] >= 1
     ds = (config.get("deepspeed_config") or {}).get("deepspeed_config_file")
     if config["distributed_type"] == "DEEPSPEED":
-        assert ds and json.loads((REPO / ds).read_text())["zero_optimization"]["stage"] in (2, 3)
+        assert ds and json.loads((path.parent / ds).read_text())["zero_optimization"]["stage"] in (2, 3)
 
 
 def test_fsdp_config_is_what_accelerate_launch_turns_into_an_fsdp2_plugin(monkeypatch):
@@ -174,7 +187,7 @@ def test_fsdp_config_is_what_accelerate_launch_turns_into_an_fsdp2_plugin(monkey
     from accelerate.utils import FullyShardedDataParallelPlugin
     from accelerate.utils.launch import prepare_multi_gpu_env
 
-    path = REPO / "recipes" / "accelerate" / "fsdp.yaml"
+    path = CONFIGS / "accelerate" / "fsdp.yaml"
     args = launch_command_parser().parse_args(
         ["--config_file", str(path), "--num_processes", "2", "train.py"])
     env = prepare_multi_gpu_env(_validate_launch_command(args)[0])

@@ -14,9 +14,9 @@ from safetensors.torch import load_file
 
 from tests.conftest import write_recipe
 from toolkit.artifacts import read_jsonl
-from toolkit.corpus.pipeline import build_corpus
+from toolkit.stages import run_stage
 from toolkit.recipe import load_recipe
-from toolkit.train.trainer import checkpoint_dir, train
+from toolkit.train.trainer import checkpoint_dir
 
 OVERRIDES = ["train.max_steps=40", "train.save_steps=5", "train.logging_steps=1",
              "train.lora.dropout=0.1", "tracking.enabled=false"]
@@ -30,13 +30,13 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path, 
     overrides = [*OVERRIDES, f"train.method={method}"]
     (tmp_path / "a").mkdir()
     straight = load_recipe(write_recipe(tmp_path / "a", tiny_model, name="r"), overrides)
-    build_corpus(straight)
-    train(straight)
+    run_stage(straight, "corpus")
+    run_stage(straight, "train")
 
     (tmp_path / "b").mkdir()
     path = write_recipe(tmp_path / "b", tiny_model, name="r")
     killed = load_recipe(path, overrides)
-    build_corpus(killed)
+    run_stage(killed, "corpus")
     exe = Path(sys.executable).parent / "gongmu"
     proc = subprocess.Popen([str(exe), "train", str(path), *overrides],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -69,6 +69,6 @@ def test_resume_without_checkpoints_says_so(tiny_model, tmp_path):
     from toolkit.errors import GongmuError
 
     recipe = load_recipe(write_recipe(tmp_path, tiny_model), ["tracking.enabled=false"])
-    build_corpus(recipe)
+    run_stage(recipe, "corpus")
     with pytest.raises(GongmuError, match="Nothing to resume"):
-        train(recipe, resume=True)
+        run_stage(recipe, "train", resume=True)

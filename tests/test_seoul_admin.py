@@ -19,15 +19,14 @@ SUITES = ("regulation-lookup", "grounded-citation", "ruling-summary", "doc-routi
 
 @pytest.fixture(scope="module")
 def seoul_admin(tmp_path_factory) -> Path:
-    from toolkit.corpus.pipeline import build_corpus
-
+    from toolkit.stages import run_stage
     assert (SHARED_DATA / "legalize-kr" / "kr").is_dir(), f"the shared data is missing at {SHARED_DATA}"
     out = tmp_path_factory.mktemp("seoul-admin")
     overrides = [f"output_dir={out}", "tracking.enabled=false", f"corpus.card={out / 'seoul-admin.md'}"]
     if "GONGMU_SHARED_DATA" in os.environ:
         for i, sub in enumerate(("legalize-kr/kr", "precedent-kr/일반행정/대법원", "ordinances")):
             overrides.append(f"corpus.sources.{i}.path={SHARED_DATA / sub}")
-    return build_corpus(load_recipe(REPO / "recipes" / "corpus" / "seoul-admin.yaml", overrides)).path
+    return run_stage(load_recipe(REPO / "recipes" / "corpus" / "seoul-admin.yaml", overrides), "corpus").path
 
 
 def test_the_full_corpus_builds_and_every_input_is_accounted_for(seoul_admin):

@@ -11,7 +11,8 @@ import torch
 from tests.conftest import DOCS, gongmu
 from toolkit.errors import ModelError
 from toolkit.recipe import ModelSection
-from toolkit.train.model import END_OF_TURN, PAD, load_model, load_tokenizer
+from toolkit.tiny_model import END_OF_TURN, PAD
+from toolkit.models import load_model, load_tokenizer
 
 
 def test_tiny_model_has_distinct_pad_eos_end_of_turn_and_a_chat_template(tiny_model):

@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_recipe
-from toolkit.corpus.pipeline import build_corpus
 from toolkit.recipe import load_recipe
-from toolkit.train.trainer import train
-
+from toolkit.stages import run_stage
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -63,8 +61,8 @@ def test_training_logs_params_metrics_and_artifacts_to_an_mlflow_server(mlflow_s
     path = write_recipe(tmp_path, tiny_model, name="served",
                         body=f"tracking:\n  uri: {url}\n  experiment: gongmu-test\n")
     recipe = load_recipe(path, ["train.max_steps=8"])
-    build_corpus(recipe)
-    train(recipe)
+    run_stage(recipe, "corpus")
+    run_stage(recipe, "train")
 
     client = MlflowClient(tracking_uri=url)
     experiment = client.get_experiment_by_name("gongmu-test")
@@ -79,7 +77,7 @@ def test_training_logs_params_metrics_and_artifacts_to_an_mlflow_server(mlflow_s
     assert [m.step for m in losses] == [4, 8]
     assert run.data.metrics["steps"] == 8
     assert 0 < run.data.metrics["mfu"] < 1 and run.data.metrics["peak_memory_mb"] > 0
-    from toolkit.artifacts import open_upstream
+    from toolkit.stages import open_upstream
 
     corpus_sha = open_upstream(recipe, "corpus").manifest_sha256
     inputs = client.get_run(run.info.run_id).inputs.dataset_inputs

@@ -8,7 +8,8 @@ import pytest
 from toolkit.errors import DataError
 from toolkit.recipe import ModelSection
 from toolkit.train.data import IGNORE, check_template_matches_serving, tokenize_chat
-from toolkit.train.model import END_OF_TURN, load_tokenizer
+from toolkit.tiny_model import END_OF_TURN
+from toolkit.models import load_tokenizer
 
 CHAT = [
     {"role": "system", "content": "서울시 행정 비서입니다."},
@@ -69,14 +70,13 @@ def test_training_refuses_an_eval_split_that_overlaps_train():
 
 def test_training_fails_when_too_many_examples_exceed_max_seq_len(tiny_model, tmp_path):
     from tests.conftest import write_recipe
-    from toolkit.corpus.pipeline import build_corpus
     from toolkit.errors import GongmuError
     from toolkit.recipe import load_recipe
-    from toolkit.train.trainer import train
+    from toolkit.stages import run_stage
 
     recipe = load_recipe(write_recipe(tmp_path, tiny_model), ["tracking.enabled=false",
                                                               "train.max_seq_len=64"])
-    build_corpus(recipe)
+    run_stage(recipe, "corpus")
     with pytest.raises(GongmuError, match=r"longer than train.max_seq_len=64.*max_truncated_fraction"):
-        train(recipe)
+        run_stage(recipe, "train")
     assert not recipe.stage_dir("train").exists()

@@ -1,9 +1,13 @@
 """gongmu (공무): Korean public-administration documents in, a fine-tuned, evaluated,
-servable LLM out. The stage functions are the Python API:
+servable LLM out. The stages are the Python API:
 
     from toolkit.recipe import load_recipe
-    from toolkit.corpus.pipeline import build_corpus
-    ...
+    from toolkit.stages import run_stage
+
+    recipe = load_recipe("recipes/quickstart.yaml")
+    run_stage(recipe, "corpus")  # or toolkit.corpus.stage.run(recipe)
+
+The layers and how to extend them: docs/architecture.md.
 """
 
 import os

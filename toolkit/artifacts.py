@@ -32,16 +32,6 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"  # optional, written after the manifest (export signing)
 MANIFEST_VERSION = 1
 
-# Which parts of the recipe each stage consumes. A downstream stage refuses an upstream
-# folder built from different values of these parts (a stale folder).
-STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "corpus": ("seed", "corpus"),
-    "train": ("seed", "model", "train"),
-    "eval": ("model", "eval"),
-    "export": ("model", "export"),
-    "report": ("report",),
-}
-
 PACKAGES = (
     "gongmu", "torch", "transformers", "tokenizers", "peft", "trl", "accelerate",
     "datasets", "safetensors", "mlflow", "sacrebleu", "pydantic",
@@ -74,37 +64,36 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def section_data(recipe: Recipe, stage: str) -> dict:
-    """The recipe values `stage` consumes, paths relative to the recipe file."""
-    portable = recipe.portable()
-    return {key: portable[key] for key in STAGE_SECTIONS[stage]}
-
-
 @contextlib.contextmanager
 def stage_folder(
-    recipe: Recipe, stage: str, inputs: list[Upstream] = (), seal=None
+    recipe: Recipe, stage: str, section: dict, inputs: list[Upstream] = (), seal=None,
+    plugins: list[dict] = (),
 ) -> Iterator[StageOutput]:
     """Yield a temporary folder for `stage`; on success write the manifest (then call
     `seal(folder)`, e.g. to sign it) and move the folder into place, replacing an earlier
-    one; on failure leave the old folder alone."""
+    one of gongmu's; on failure leave the old folder alone.
+
+    A folder at the stage's place that is not this recipe's stage folder (no gongmu
+    manifest naming this recipe and stage) is never replaced: ArtifactError. Temporaries
+    left by killed runs are removed first, and a swap a kill interrupted is undone."""
     final = recipe.stage_dir(stage)
-    final.parent.mkdir(parents=True, exist_ok=True)
+    _make_run_dir(final.parent)
+    recover_stage_folder(final)
+    refuse_foreign_folder(final, recipe.name, stage)
     tmp = final.parent / f".{stage}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     out = StageOutput(tmp)
     started = time.time()
     try:
         yield out
-        manifest = _build_manifest(recipe, stage, inputs, out, started)
-        (tmp / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
+        manifest = _build_manifest(recipe, stage, section, inputs, out, started, plugins)
+        write_json_atomic(tmp / MANIFEST, manifest)
         if seal is not None:
             seal(tmp)
         _make_readable(tmp)
         old = None
         if final.exists():
-            old = final.parent / f".{stage}.old-{uuid.uuid4().hex[:8]}"
+            old = final.parent / f".{stage}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             final.rename(old)
         try:
             tmp.rename(final)
@@ -120,6 +109,154 @@ def stage_folder(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _make_run_dir(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ArtifactError(
+            f"{run_dir} is a file, but gongmu needs a folder there for this run's stages. "
+            f"Set output_dir (or name) so that <output_dir>/<name> is a folder or does not exist."
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactError(
+            f"Cannot create the run folder {run_dir}: {exc.strerror or exc}. Set output_dir to "
+            f"a folder you can write to."
+        ) from None
+
+
+def is_gongmu_folder(folder: Path, recipe_name: str, stage: str) -> bool:
+    """Whether `folder` holds a manifest gongmu wrote for this recipe name and stage."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return (manifest.get("manifest_version") == MANIFEST_VERSION
+                and manifest.get("stage") == stage
+                and (manifest.get("recipe") or {}).get("name") == recipe_name)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def refuse_foreign_folder(final: Path, recipe_name: str, stage: str) -> None:
+    """ArtifactError when `final` exists and is not gongmu's folder for this stage."""
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise ArtifactError(
+            f"{final} exists and is not a gongmu stage folder; gongmu never replaces it. Move "
+            f"it away, or choose another output_dir or name for the recipe."
+        )
+    if final.is_dir() and not is_gongmu_folder(final, recipe_name, stage):
+        raise ArtifactError(
+            f"{final} exists but is not the {stage} folder of recipe '{recipe_name}' (it has "
+            f"no gongmu manifest naming them); gongmu never replaces a folder it did not make. "
+            f"Move it away, or choose another output_dir or name for the recipe."
+        )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _dead_temporary(path: Path, kind: str) -> bool:
+    """`.<stage>.<kind>-<pid>-<hex>` whose process is gone (a killed run's leftover)."""
+    parts = path.name.rsplit("-", 2)
+    if len(parts) != 3 or not parts[0].endswith(f".{kind}") or not parts[1].isdigit():
+        return False
+    return int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1]))
+
+
+def recover_stage_folder(final: Path) -> list[Path]:
+    """Undo what a killed run left at `final`'s place: put back a folder hidden under
+    `.<stage>.old-*` when the new one never arrived, and remove dead runs' temporaries.
+    Returns what was removed or restored."""
+    touched: list[Path] = []
+    if not final.parent.is_dir():
+        return touched
+    stage = final.name
+    for old in sorted(final.parent.glob(f".{stage}.old-*")):
+        legacy = old.name.count("-") == 1  # `.<stage>.old-<hex>`, before pids were named
+        if not (legacy or _dead_temporary(old, "old")):
+            continue  # a live run's swap in progress
+        if not final.exists() and (old / MANIFEST).is_file():
+            old.rename(final)  # the swap was cut between its two renames
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+        touched.append(old)
+    for tmp in sorted(final.parent.glob(f".{stage}.tmp-*")):
+        if _dead_temporary(tmp, "tmp"):
+            shutil.rmtree(tmp, ignore_errors=True)
+            touched.append(tmp)
+    return touched
+
+
+@contextlib.contextmanager
+def run_lock(recipe: Recipe) -> Iterator[None]:
+    """An advisory lock on `<output_dir>/<name>`: a second gongmu process on the same run
+    folder fails at once, naming the holder. Re-entrant within one process."""
+    import fcntl
+    import socket
+
+    run_dir = recipe.run_dir
+    key = str(run_dir.resolve()) if run_dir.exists() else str(run_dir)
+    if _HELD_LOCKS.get(key):
+        _HELD_LOCKS[key][1] += 1
+        try:
+            yield
+        finally:
+            _HELD_LOCKS[key][1] -= 1
+        return
+    _make_run_dir(run_dir)
+    key = str(run_dir.resolve())
+    path = run_dir / ".lock"
+    fh = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise ArtifactError(
+            f"{run_dir} is in use by another gongmu run ({holder}). Wait for it to finish, or "
+            f"give this run another name or output_dir."
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()} on host {socket.gethostname()}, since {_iso(time.time())}\n")
+    fh.flush()
+    _HELD_LOCKS[key] = [fh, 1]
+    try:
+        yield
+    finally:
+        _HELD_LOCKS[key][1] -= 1
+        if _HELD_LOCKS[key][1] == 0:
+            del _HELD_LOCKS[key]
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
+
+_HELD_LOCKS: dict[str, list] = {}
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON beside `path`, then rename it into place (never half a file)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def copy_atomic(src: Path, dst: Path) -> None:
+    """Copy `src` to `dst` through a temporary beside `dst` and a rename."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
 def _make_readable(folder: Path) -> None:
     # safetensors and tempfile write 0600; exports are read by serving users too.
     for path in folder.rglob("*"):
@@ -128,7 +265,8 @@ def _make_readable(folder: Path) -> None:
 
 
 def _build_manifest(
-    recipe: Recipe, stage: str, inputs: list[Upstream], out: StageOutput, started: float
+    recipe: Recipe, stage: str, section: dict, inputs: list[Upstream], out: StageOutput,
+    started: float, plugins: list[dict],
 ) -> dict:
     files = {}
     for path in sorted(p for p in out.path.rglob("*") if p.is_file()):
@@ -140,7 +278,6 @@ def _build_manifest(
     for up in inputs:
         lineage.update(up.manifest.get("lineage", {}))
         lineage[up.stage] = up.manifest_sha256
-    section = section_data(recipe, stage)
     finished = time.time()
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -159,6 +296,7 @@ def _build_manifest(
         "lineage": lineage,
         "files": files,
         "figures": out.figures,
+        "plugins": list(plugins),
         "packages": package_versions(),
         "git": git_state(recipe.file.parent if recipe.file else Path.cwd()),
         "gongmu_git": git_state(Path(__file__).parent),
@@ -219,6 +357,9 @@ def verify_folder(folder: Path) -> list[str]:
     except (ValueError, KeyError, TypeError):
         return [f"{manifest_path} is not a valid gongmu manifest (version {MANIFEST_VERSION})"]
     problems = []
+    if manifest.get("section_hash") != content_hash(manifest.get("section")):
+        problems.append(f"{manifest_path}: its 'section' does not match its 'section_hash' "
+                        f"(the manifest was edited after the stage wrote it)")
     root = folder.resolve()
     for rel, info in listed.items():
         path = folder / rel
@@ -233,58 +374,6 @@ def verify_folder(folder: Path) -> list[str]:
         if rel not in (MANIFEST, SIGNATURE) and rel not in listed:
             problems.append(f"{path} is not listed in the manifest")
     return problems
-
-
-def open_upstream(recipe: Recipe, stage: str) -> Upstream:
-    """Verify and return the `stage` folder of this recipe's run, or raise ArtifactError."""
-    folder = recipe.stage_dir(stage)
-    if not (folder / MANIFEST).is_file():
-        raise ArtifactError(
-            f"The {stage} stage's folder {folder} is missing or incomplete (no {MANIFEST}). "
-            f"Run `gongmu {_stage_command(stage)} {recipe.file}` first."
-        )
-    problems = verify_folder(folder)
-    if problems:
-        raise ArtifactError(
-            f"The {stage} stage's folder does not verify: {'; '.join(problems)}. Its files "
-            f"changed after the stage wrote them; re-run `gongmu {_stage_command(stage)} "
-            f"{recipe.file}` to rebuild it."
-        )
-    raw = (folder / MANIFEST).read_bytes()
-    manifest = json.loads(raw)
-    current = section_data(recipe, stage)
-    if manifest.get("section_hash") != content_hash(current):
-        from toolkit.tracking import flatten
-
-        was, now = flatten(manifest.get("section", {})), flatten(current)
-        changed = [f"{k} ({was.get(k, '-')} -> {now.get(k, '-')})"
-                   for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
-        raise ArtifactError(
-            f"The {stage} folder {folder} was built from different recipe values than this "
-            f"run uses: {', '.join(changed) or 'unknown'}. Re-run `gongmu "
-            f"{_stage_command(stage)} {recipe.file}` to rebuild it, or pass the overrides the "
-            f"{stage} stage was run with."
-        )
-    return Upstream(stage, folder, manifest, hashlib.sha256(raw).hexdigest())
-
-
-def open_upstreams(recipe: Recipe, stages: list[str]) -> list[Upstream]:
-    """Open several upstream folders and check that they come from one lineage."""
-    ups = [open_upstream(recipe, s) for s in stages]
-    by_stage = {u.stage: u for u in ups}
-    for up in ups:
-        for stage, sha in up.manifest.get("lineage", {}).items():
-            if stage in by_stage and by_stage[stage].manifest_sha256 != sha:
-                raise ArtifactError(
-                    f"The {up.stage} folder was built from an older {stage} folder than the "
-                    f"one now on disk ({by_stage[stage].path} was re-run since). Re-run "
-                    f"`gongmu {_stage_command(up.stage)} {recipe.file}` so they agree."
-                )
-    return ups
-
-
-def _stage_command(stage: str) -> str:
-    return "corpus build" if stage == "corpus" else stage
 
 
 def read_json(path: Path) -> Any:

@@ -1,5 +1,6 @@
 """The `gongmu` command line: thin. It parses, validates and calls one function per stage;
-those functions are the Python API.
+those functions are the Python API. The stage commands, `gongmu run`'s order and the
+path checks come from the stage registry (`toolkit.stages`).
 
     gongmu <stage> RECIPE [key=value ...]
 
@@ -11,28 +12,19 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-import warnings
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-import click
 import typer
 from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
-try:  # typer >= 0.24 vendors its own copy of click
-    from typer._click import exceptions as _typer_click
-except ImportError:  # pragma: no cover - older typer uses click itself
-    _typer_click = click.exceptions
-
-_EXIT = (click.exceptions.Exit, typer.Exit)
-_ABORT = (click.exceptions.Abort, typer.Abort)
-_USAGE = (click.ClickException, _typer_click.ClickException)
-
-from toolkit.console import console
+from toolkit import stages as registry
+from toolkit.console import console, quiet_libraries
 from toolkit.errors import GongmuError
-from toolkit.recipe import STAGES, check_paths, dump_yaml, load_recipe, recipe_json_schema
+from toolkit.recipe import dump_yaml, load_recipe, recipe_json_schema
 
 RECIPE = typer.Argument(..., help="Recipe YAML file.", show_default=False)
 OVERRIDES = typer.Argument(None, help="Overrides as dotted key=value (train.learning_rate=1e-4).")
@@ -44,12 +36,12 @@ class RecipeOrSubcommand(TyperGroup):
 
     default_command = "recipe-stage"
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx) -> list[str]:
         return [c for c in super().list_commands(ctx) if c != self.default_command]
 
 
@@ -64,6 +56,8 @@ app = typer.Typer(
 recipe_app = typer.Typer(help="Validate, show and describe recipes.", no_args_is_help=True)
 corpus_app = typer.Typer(help="Build the instruction corpus.", no_args_is_help=True)
 model_app = typer.Typer(help="Model utilities.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail of stage runs (<output_dir>/audit.jsonl).",
+                        no_args_is_help=True)
 eval_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
                        help="gongmu eval RECIPE: score base and tuned models on the suites.")
 export_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
@@ -72,28 +66,12 @@ export_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(model_app, name="model")
+app.add_typer(audit_app, name="audit")
 app.add_typer(eval_app, name="eval")
 app.add_typer(export_app, name="export")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _quiet_libraries() -> None:
-    """Library progress bars and deprecation chatter off; gongmu shows its own progress."""
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", message=".*", module="(transformers|peft|trl|torch)\\..*")
-    import datasets
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-    import logging
-
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    logging.getLogger("alembic").setLevel(logging.ERROR)
 
 
 def _summary(stage: str, out) -> None:
@@ -111,39 +89,21 @@ def _summary(stage: str, out) -> None:
     console.print(table)
 
 
-def _stage_function(stage: str) -> Callable:
-    if stage == "corpus":
-        from toolkit.corpus.pipeline import build_corpus
+def run_stages(recipe_path: Path, overrides: list[str] | None, names: list[str],
+               **options: Any) -> None:
+    """Load the recipe, check every path the stages need, then run them in order under
+    one lock of the run folder, printing each stage's figures."""
+    from toolkit.artifacts import run_lock
 
-        return build_corpus
-    if stage == "train":
-        from toolkit.train.trainer import train
-
-        return train
-    if stage == "eval":
-        from toolkit.eval.runner import evaluate
-
-        return evaluate
-    if stage == "export":
-        from toolkit.export.merge import export
-
-        return export
-    from toolkit.report.build import build_report
-
-    return build_report
-
-
-def run_stages(recipe_path: Path, overrides: list[str], stages: list[str], resume: bool = False) -> None:
     recipe = load_recipe(recipe_path, overrides or [])
-    check_paths(recipe, stages)
-    _quiet_libraries()
-    for stage in stages:
-        console.rule(f"[bold]{stage}")
-        fn = _stage_function(stage)
-        out = fn(recipe, resume=True) if resume and stage == "train" else fn(recipe)
-        if out is None:  # submitted to a cluster; the folder appears when the jobs end
-            return
-        _summary(stage, out)
+    registry.check_paths(recipe, names)
+    quiet_libraries()
+    with run_lock(recipe):
+        for name in names:
+            out = registry.run_stage(recipe, name, **(options if name == "train" else {}))
+            if out is None:  # submitted to a cluster; the folder appears when the jobs end
+                return
+            _summary(name, out)
 
 
 # --------------------------------------------------------------------------- recipe
@@ -157,11 +117,17 @@ def recipe_validate(
         None, "--stage", "-s", help="Check paths for these stages only (default: all)."),
 ) -> None:
     """Check a recipe: keys, types, and that every path its stages need exists."""
+    from toolkit.artifacts import MANIFEST, is_gongmu_folder
+
     loaded = load_recipe(recipe, overrides or [])
-    for name in stage or []:
-        if name not in STAGES:
-            raise GongmuError(f"Unknown stage '{name}': use one of {', '.join(STAGES)}.")
-    check_paths(loaded, stage or STAGES)
+    names = [registry.stage(name).name for name in stage or registry.ORDER]
+    registry.check_paths(loaded, names)
+    for name in names:
+        folder = loaded.stage_dir(name)
+        if folder.exists() and not is_gongmu_folder(folder, loaded.name, name):
+            console.print(f"[yellow]warning[/] {escape(str(folder))} exists and is not this "
+                          f"recipe's {name} folder (no gongmu {MANIFEST} naming it): the {name} "
+                          f"stage will refuse to replace it.", highlight=False, soft_wrap=True)
     console.print(f"[green]ok[/] {escape(str(recipe))}: valid (recipe hash {loaded.hash()[:16]})",
                   highlight=False, soft_wrap=True)
 
@@ -186,12 +152,6 @@ def recipe_schema() -> None:
 # --------------------------------------------------------------------------- stages
 
 
-@corpus_app.command("build")
-def corpus_build(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
-    """Build <output_dir>/<name>/corpus from the recipe's sources."""
-    run_stages(recipe, overrides, ["corpus"])
-
-
 @corpus_app.command("scan-pii")
 def corpus_scan_pii(
     path: Path = typer.Argument(..., help="A text file, or a folder of .md/.txt/.jsonl files."),
@@ -203,7 +163,7 @@ def corpus_scan_pii(
     Offsets are character offsets in the file's NFC text."""
     from collections import Counter
 
-    from toolkit.corpus.pii import scan_file
+    from toolkit.corpus.scan import scan_file
 
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in {".md", ".txt", ".jsonl"})
@@ -239,78 +199,16 @@ def train_command(
     launcher: str = typer.Option("none", help="none (this process), torchrun or accelerate."),
     nproc: int = typer.Option(0, help="Processes for torchrun (default: GPUs, or 2 on CPU)."),
     accelerate_config: str = typer.Option(
-        "ddp", help="recipes/accelerate/<name>.yaml (ddp, zero2, zero3, zero3_offload, fsdp) or a path."),
+        "ddp", help="A built-in accelerate config (ddp, zero2, zero3, zero3_offload, fsdp) or a path."),
 ) -> None:
     """Fine-tune (LoRA, DoRA, QLoRA) on the corpus stage's train split."""
     if launcher == "none":
         run_stages(recipe, overrides, ["train"], resume=resume)
         return
+    from toolkit.train.launch import launch_training
+
     raise typer.Exit(launch_training(recipe, overrides or [], launcher, nproc,
                                      accelerate_config, resume))
-
-
-def launch_training(recipe: Path, overrides: list[str], launcher: str, nproc: int,
-                    accelerate_config: str, resume: bool) -> int:
-    """Start a distributed training run: each process runs toolkit.train.launch."""
-    import subprocess
-
-    from toolkit.artifacts import open_upstream
-
-    loaded = load_recipe(recipe, overrides)  # fail fast, before starting N processes
-    check_paths(loaded, ["train"])
-    open_upstream(loaded, "corpus")
-    bin_dir = Path(sys.executable).parent
-    tail = ["-m", "toolkit.train.launch", str(recipe), *overrides, *(["--resume"] if resume else [])]
-    if launcher == "torchrun":
-        import torch
-
-        n = nproc or torch.cuda.device_count() or 2
-        cmd = [str(bin_dir / "torchrun"), "--nproc_per_node", str(n), "--master_port",
-               str(_free_port()), *tail]
-    elif launcher == "accelerate":
-        config = Path(accelerate_config)
-        if not config.is_file():
-            config = Path(__file__).resolve().parents[1] / "recipes" / "accelerate" / f"{accelerate_config}.yaml"
-        if not config.is_file():
-            raise GongmuError(
-                f"--accelerate-config {accelerate_config}: no such file, and no "
-                f"recipes/accelerate/{accelerate_config}.yaml.")
-        import yaml
-
-        settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        if settings.get("distributed_type") == "FSDP":
-            from toolkit.train.trainer import refuse_fsdp_without_accelerator
-
-            refuse_fsdp_without_accelerator()  # before N processes start, not in each of them
-        extra = ["--num_processes", str(nproc)] if nproc else []
-        ds = (settings.get("deepspeed_config") or {}).get("deepspeed_config_file")
-        if ds:
-            # accelerate reads it against the working directory; ours are written against
-            # the repository root (as scripts/slurm/train.sbatch runs them).
-            candidates = [Path(ds), config.parent / ds, Path(__file__).resolve().parents[1] / ds]
-            found = next((c for c in candidates if c.is_file()), None)
-            if found is None:
-                raise GongmuError(f"{config}: deepspeed_config_file {ds} does not exist.")
-            extra += ["--deepspeed_config_file", str(found.resolve())]
-        cmd = [str(bin_dir / "accelerate"), "launch", "--config_file", str(config), *extra, *tail]
-    else:
-        raise GongmuError(f"--launcher {launcher}: use none, torchrun or accelerate.")
-    console.print(f"launching: {' '.join(cmd)}", markup=False, highlight=False, soft_wrap=True)
-    return subprocess.run(cmd).returncode
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@eval_app.command("recipe-stage", hidden=True)
-def eval_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
-    """Score the base and the tuned model on the recipe's suites."""
-    run_stages(recipe, overrides, ["eval"])
 
 
 @eval_app.command("compare")
@@ -322,7 +220,7 @@ def eval_compare(
 ) -> None:
     """Paired per-item comparison of two eval results: mean difference with a paired
     bootstrap CI, McNemar's test for 0/1 metrics."""
-    from toolkit.eval.compare import compare_command
+    from toolkit.eval.gate import compare_command
 
     raise typer.Exit(compare_command(a, b, metric or None, as_json))
 
@@ -338,7 +236,7 @@ def eval_gate(
 ) -> None:
     """Non-inferiority gate for CI: exit 1 when a suite's candidate score may be worse than
     the baseline's by more than --max-drop (lower bound of the paired CI)."""
-    from toolkit.eval.compare import gate_command
+    from toolkit.eval.gate import gate_command
 
     raise typer.Exit(gate_command(baseline, candidate, max_drop, junit, confidence, all_metrics))
 
@@ -357,27 +255,20 @@ def eval_export_lm_eval(
     raise typer.Exit(export_lm_eval_command(suite, out_dir, corpus, items))
 
 
-@export_app.command("recipe-stage", hidden=True)
-def export_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
-    """Merge the adapter, save safetensors + tokenizer, verify against the adapter model."""
-    run_stages(recipe, overrides, ["export"])
-
-
-@export_app.command("verify")
-def export_verify(
+def verify_command(
     folder: Path = typer.Argument(..., help="A stage folder with manifest.json."),
     signature: bool = typer.Option(False, "--signature", help="Also check manifest.sig."),
     public_key: Optional[Path] = typer.Option(None, help="PEM public key for --signature."),
 ) -> None:
-    """Re-check every file of a stage folder against its manifest (and, with --signature,
-    the manifest's signature); exit 1 on any mismatch."""
+    """Re-check every file of a stage folder (any stage) against its manifest (and, with
+    --signature, the manifest's signature); exit 1 on any mismatch."""
     from toolkit.artifacts import verify_folder
 
     problems = verify_folder(folder)
     if signature:
         if public_key is None:
             raise GongmuError("--signature needs --public-key PEM (the signer's public key).")
-        from toolkit.export.signing import verify_signature
+        from toolkit.signing import verify_signature
 
         problems += verify_signature(folder, public_key)
     if problems:
@@ -389,27 +280,67 @@ def export_verify(
                   highlight=False, soft_wrap=True)
 
 
-@app.command("report")
-def report_command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
-    """Write the self-contained HTML report."""
-    run_stages(recipe, overrides, ["report"])
+app.command("verify")(verify_command)
+export_app.command("verify", help="Alias of `gongmu verify DIR`.")(verify_command)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    output_dir: Path = typer.Argument(..., help="A recipe's output_dir (holding audit.jsonl), or the file."),
+) -> None:
+    """Check the audit trail's chain of entries, and that the newest manifest each entry
+    names still matches; exit 1 on any problem."""
+    from toolkit.audit import verify
+
+    entries, problems = verify(output_dir)
+    for problem in problems:
+        console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"[green]ok[/] {escape(str(output_dir))}: {entries} audit entries, chain intact, "
+                  f"every published manifest matches", highlight=False, soft_wrap=True)
 
 
 @app.command("run")
 def run_command(
     recipe: Path = RECIPE,
     overrides: Optional[list[str]] = OVERRIDES,
-    from_stage: str = typer.Option("corpus", "--from", help=f"First stage: {', '.join(STAGES)}."),
-    to_stage: str = typer.Option("report", "--to", help="Last stage."),
+    from_stage: str = typer.Option(registry.ORDER[0], "--from",
+                                   help=f"First stage: {', '.join(registry.ORDER)}."),
+    to_stage: str = typer.Option(registry.ORDER[-1], "--to", help="Last stage."),
 ) -> None:
-    """Run the stages from --from to --to (all five by default)."""
-    for name in (from_stage, to_stage):
-        if name not in STAGES:
-            raise GongmuError(f"Unknown stage '{name}': use one of {', '.join(STAGES)}.")
-    first, last = STAGES.index(from_stage), STAGES.index(to_stage)
-    if first > last:
-        raise GongmuError(f"--from {from_stage} comes after --to {to_stage}.")
-    run_stages(recipe, overrides, list(STAGES[first:last + 1]))
+    """Run the stages from --from to --to (all of them by default), in order."""
+    run_stages(recipe, overrides, registry.stages_between(from_stage, to_stage))
+
+
+def _stage_command(name: str):
+    """The one-line CLI command of a registered stage: `gongmu <command> R [key=value ...]`."""
+
+    def command(recipe: Path = RECIPE, overrides: Optional[list[str]] = OVERRIDES) -> None:
+        run_stages(recipe, overrides, [name])
+
+    command.__doc__ = registry.stage(name).summary
+    return command
+
+
+# Every registered stage but train (which has launcher options of its own) gets its
+# command here: `corpus build`, `eval`, `export`, `report`.
+_STAGE_APPS = {"corpus": (corpus_app, "build"), "eval": (eval_app, "recipe-stage"),
+               "export": (export_app, "recipe-stage")}
+for _name in registry.ORDER:
+    if _name == "train":
+        continue
+    _group, _word = _STAGE_APPS.get(_name, (app, _name))
+    _group.command(_word, hidden=_word == "recipe-stage")(_stage_command(_name))
+
+
+@app.command("plugins")
+def plugins_command() -> None:
+    """List the installed readers, instruction families, eval item builders and metrics,
+    built-in and from plug-in packages, with each one's package and version."""
+    from toolkit.plugins import print_plugins
+
+    print_plugins()
 
 
 @model_app.command("tiny")
@@ -423,9 +354,9 @@ def model_tiny(
     seed: int = typer.Option(0),
 ) -> None:
     """Build a tiny randomly initialised model + byte-level BPE tokenizer for tests."""
-    from toolkit.train.model import build_tiny_model
+    from toolkit.tiny_model import build_tiny_model
 
-    _quiet_libraries()
+    quiet_libraries()
     if not corpus.is_dir():
         raise GongmuError(f"--corpus {corpus} is not a folder.")
     summary = build_tiny_model(corpus, out, arch=arch, vocab_size=vocab_size,
@@ -445,12 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: Any = app(args=args, prog_name="gongmu", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except _EXIT as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except _USAGE as exc:
+    except TyperException as exc:  # usage errors (typer's own copy of click)
         exc.show()
         return exc.exit_code
-    except (*_ABORT, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         console.print("interrupted")
         return 130
     except GongmuError as exc:

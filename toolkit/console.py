@@ -18,3 +18,21 @@ def progress() -> Progress:
         console=console,
         transient=False,
     )
+
+
+def quiet_libraries() -> None:
+    """Library progress bars and deprecation chatter off; gongmu shows its own progress."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*", module="(transformers|peft|trl|torch)\\..*")
+    import datasets
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.ERROR)

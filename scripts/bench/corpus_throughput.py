@@ -26,10 +26,10 @@ REPO = Path(__file__).resolve().parents[2]
 CHILD = r"""
 import json, resource, sys, time
 from toolkit.recipe import load_recipe
-from toolkit.corpus.pipeline import build_corpus
+from toolkit.stages import run_stage
 recipe = load_recipe(sys.argv[1], sys.argv[2:])
 t = time.time()
-out = build_corpus(recipe)
+out = run_stage(recipe, "corpus")
 seconds = time.time() - t
 f = out.figures
 print(json.dumps({"seconds": seconds, "mb": f["inputs_mb"],

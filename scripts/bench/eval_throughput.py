@@ -26,7 +26,7 @@ DOCS = REPO / "recipes" / "quickstart" / "documents"
 
 def bench_prompts(tok, n: int) -> list[str]:
     """`n` chat prompts asking about lines of the quickstart documents (varied lengths)."""
-    from toolkit.eval.tasks import render_prompt
+    from toolkit.generation import render_prompt
 
     lines = [line.strip() for p in sorted(DOCS.glob("*.md"))
              for line in p.read_text(encoding="utf-8").splitlines() if len(line.strip()) > 10]
@@ -36,7 +36,7 @@ def bench_prompts(tok, n: int) -> list[str]:
 
 
 def timed_generate(model, tok, prompts, batch_size: int, max_new_tokens: int) -> tuple[float, list[str]]:
-    from toolkit.eval.tasks import generate
+    from toolkit.generation import generate
 
     start = time.perf_counter()
     outputs = generate(model, tok, prompts, batch_size, max_new_tokens)
@@ -56,7 +56,7 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from toolkit.train.model import build_tiny_model
+    from toolkit.tiny_model import build_tiny_model
 
     torch.set_num_threads(args.threads)
     folder = Path(tempfile.mkdtemp(prefix="gongmu-bench-eval-")) / "model"

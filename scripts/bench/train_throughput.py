@@ -66,7 +66,7 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="gongmu-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     recipe = work / "bench.yaml"
-    tasks = f"  tasks: [{args.tasks}]\n" if args.tasks else ""
+    tasks = f"  families: [{args.tasks}]\n" if args.tasks else ""
     recipe.write_text(
         f"extends: {CORPUS_RECIPE}\nname: bench\noutput_dir: {work / 'runs'}\nseed: 0\n"
         f"corpus:\n  card: null\n  views: []\n{tasks}"
@@ -77,11 +77,11 @@ def main() -> None:
         encoding="utf-8",
     )
     from toolkit.artifacts import read_jsonl
-    from toolkit.corpus.pipeline import build_corpus
+    from toolkit.stages import run_stage
     from toolkit.recipe import load_recipe
-    from toolkit.train.model import build_tiny_model
+    from toolkit.tiny_model import build_tiny_model
 
-    corpus = build_corpus(load_recipe(recipe))
+    corpus = run_stage(load_recipe(recipe), "corpus")
     records = read_jsonl(corpus.path / "train.jsonl")
     texts = work / "tokenizer-texts"
     texts.mkdir(exist_ok=True)
@@ -92,7 +92,7 @@ def main() -> None:
 
     from toolkit.recipe import ModelSection
     from toolkit.train.data import tokenize_records
-    from toolkit.train.model import load_tokenizer
+    from toolkit.models import load_tokenizer
 
     tok = load_tokenizer(ModelSection(path=work / "model"))
     rows, _ = tokenize_records(tok, records, args.max_seq_len)
@@ -104,8 +104,8 @@ def main() -> None:
 
     code = (
         "import json, sys; from toolkit.recipe import load_recipe; "
-        "from toolkit.train.trainer import train; "
-        "out = train(load_recipe(sys.argv[1], sys.argv[2:])); print('FIGURES', json.dumps(out.figures))"
+        "from toolkit.stages import run_stage; "
+        "out = run_stage(load_recipe(sys.argv[1], sys.argv[2:]), 'train'); print('FIGURES', json.dumps(out.figures))"
     )
     chosen = [v for v in args.variants.split(",") if v]
     for name in chosen:

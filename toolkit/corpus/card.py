@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from toolkit.recipe import Recipe
-from toolkit.report.plots import histogram_svg
+from toolkit.plots import histogram_svg
 
 _BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096)
 _CHAR_BINS = (0, 100, 200, 400, 800, 1600, 3200, 6400)
@@ -55,7 +55,7 @@ def length_histogram(recipe: Recipe, train: list[dict]) -> tuple[str, list[tuple
 def _pii_quality() -> dict | None:
     if not _PII_SET.is_file():
         return None
-    from toolkit.corpus.pii import score_labelled
+    from toolkit.korean.pii import score_labelled
 
     return score_labelled(_PII_SET)
 
@@ -71,7 +71,7 @@ def _shown(path: Path | None) -> str:
 
 def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, list[dict]]) -> Path:
     """Write the card to `path` (and its length histogram beside it); return `path`."""
-    from toolkit.corpus.synth import TASK_FAMILIES
+    from toolkit.corpus.families import FAMILY_DESCRIPTIONS
 
     cfg = recipe.corpus
     total = sum(len(v) for v in by_split.values())
@@ -114,7 +114,7 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
           "| --- | --- | ---: | ---: | ---: |"]
     for t in tasks:
         row = [f["records_by_split_task"].get(f"{s}/{t}", 0) for s in ("train", "validation", "test")]
-        L.append(f"| {t} | {TASK_FAMILIES.get(t, '')} | {row[0]} | {row[1]} | {row[2]} |")
+        L.append(f"| {t} | {FAMILY_DESCRIPTIONS.get(t, '')} | {row[0]} | {row[1]} | {row[2]} |")
     L.append(f"| **all** | | {f['records_train']} | {f['records_validation']} | {f['records_test']} |")
     L += ["", "Each record is a chat (`messages`: user, assistant) with `meta` (task, source "
           "document id and path, law name and ID or case number, article, split). "
@@ -140,7 +140,7 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
           f"spacing varies between copies and particles attach to words.",
           f"- Instruction-level dedup (same methods over each example's text, within each "
           f"task family): {f['examples_instruction_duplicates']} examples dropped. Families "
-          f"templated by design ({', '.join(cfg.dedup.templated_tasks) or 'none'}) get the exact "
+          f"templated by design ({', '.join(cfg.dedup.templated_families) or 'none'}) get the exact "
           f"check only and are built for training documents only "
           f"({f.get('examples_templated_held_out', 0)} held-out examples not kept).",
           f"- Splits by source document ({cfg.test_fraction:.0%} test, {cfg.validation_fraction:.0%} "

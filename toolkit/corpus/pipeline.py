@@ -1,4 +1,4 @@
-"""The corpus stage.
+"""The corpus pipeline behind `toolkit.corpus.stage`.
 
 1. datatrove pipeline, sharded over `corpus.workers` processes (or Slurm / Ray tasks):
    read sources → clean (NFC, full-width fold, amendment notes) → profile filters →
@@ -15,76 +15,20 @@ quarantined (with the reason); `check_accounting` proves the counts add up per s
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit import tracking
-from toolkit.artifacts import StageOutput, stage_folder, write_jsonl
+from toolkit.artifacts import StageOutput, copy_atomic, write_jsonl
 from toolkit.console import console
 from toolkit.errors import DataError, RecipeError
-from toolkit.recipe import Recipe, check_paths
-
-WORK = ".corpus-work"
+from toolkit.recipe import Recipe
 
 
-def build_corpus(recipe: Recipe) -> StageOutput | None:
-    """Build the instruction corpus of `recipe` into <run>/corpus/. On Slurm/Ray the
-    stages are submitted and the folder appears when the last job ends (returns None)."""
-    check_paths(recipe, ["corpus"])
-    _check_suites(recipe)
-    work = recipe.run_dir / WORK
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
-    started = time.time()
-    executors = _executors(recipe, work)
-    if recipe.corpus.executor != "local":
-        executors[-1].run()
-        console.print(f"Submitted the corpus pipeline ({recipe.corpus.executor}); logs in {work}/logs.")
-        return None
-    phases = {}
-    with _datatrove_log(work / "logs" / "datatrove.log"):
-        for name, ex in executors[:-1]:
-            tick = time.time()
-            ex.run()
-            phases[f"datatrove {name}"] = round(time.time() - tick, 2)
-    (work / "phases.json").write_text(json.dumps(phases))
-    return finish_corpus(recipe, work, started)
-
-
-@contextlib.contextmanager
-def _datatrove_log(path: Path):
-    """datatrove's workers log every task to stderr; send that (and their per-step stats
-    tables) to a file in the work folder instead. The workers inherit the descriptor."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with path.open("ab") as fh:
-        os.dup2(fh.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _check_suites(recipe: Recipe) -> None:
-    for i, suite in enumerate(recipe.corpus.decontamination.suites):
-        if not (suite / "suite.yaml").is_file():
-            raise RecipeError(
-                f"{recipe.where('corpus', 'decontamination', 'suites', i)}: "
-                f"corpus.decontamination.suites[{i}] {suite} has no suite.yaml."
-            )
-
-
-def _executors(recipe: Recipe, work: Path) -> list:
+def executors(recipe: Recipe, work: Path) -> list:
     """The datatrove executors of steps 1 and 2, and (last) the one that finishes."""
     from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets, MinhashDedupCluster
     from datatrove.pipeline.writers import JsonlWriter
@@ -112,15 +56,18 @@ def _executors(recipe: Recipe, work: Path) -> list:
     if cfg.executor == "local":
         from datatrove.executor import LocalPipelineExecutor
 
-        tasks = cfg.workers
+        workers = min(cfg.workers, os.cpu_count() or 1)
+        if workers < cfg.workers:
+            console.print(f"corpus.workers={cfg.workers} is more than this machine's "
+                          f"{workers} CPUs; running {workers}.", highlight=False)
 
         def local(pipeline, n, name, depends=None):
             # One worker runs in this process (no forkserver start-up for small corpora).
-            return LocalPipelineExecutor(pipeline, tasks=n, workers=min(cfg.workers, n),
+            return LocalPipelineExecutor(pipeline, tasks=n, workers=min(workers, n),
                                          logging_dir=f"{w}/logs/{name}", depends=depends,
                                          skip_completed=False)
 
-        plan = [("documents", local(first, tasks, "documents"))]
+        plan = [("documents", local(first, workers, "documents"))]
         if cfg.dedup.minhash.enabled:
             plan += [("minhash buckets", local(buckets, n_buckets, "buckets")),
                      ("minhash clusters", local(cluster, 1, "clusters"))]
@@ -137,7 +84,7 @@ def _executors(recipe: Recipe, work: Path) -> list:
                 job_name=f"gongmu-corpus-{name}", logging_dir=f"{w}/logs/{name}",
                 sbatch_args=dict(s.sbatch_args), depends=depends, skip_completed=False)
 
-        a = slurm(first, s.tasks, "documents")
+        a = slurm(first, s.shards, "documents")
         b = slurm(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
         c = slurm(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
         return [slurm(finish, 1, "finish", c)]
@@ -159,7 +106,7 @@ def _executors(recipe: Recipe, work: Path) -> list:
 
     if r.address:
         ray_lib.init(address=r.address, ignore_reinit_error=True)
-    a = on_ray(first, r.tasks, "documents")
+    a = on_ray(first, r.shards, "documents")
     b = on_ray(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
     c = on_ray(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
     return [on_ray(finish, 1, "finish", c)]
@@ -212,176 +159,243 @@ def _step_stats(work: Path) -> dict:
     return out
 
 
+@dataclass
+class _Build:
+    """What `finish_corpus` carries from one phase to the next."""
+
+    recipe: Recipe
+    work: Path
+    docs: list[dict]
+    accounting: list[dict]
+    dup: dict[str, str] = field(default_factory=dict)
+    split: dict[str, str] = field(default_factory=dict)
+    records: list[dict] = field(default_factory=list)
+    made_by_doc: dict[str, int] = field(default_factory=dict)
+    removed: list[dict] = field(default_factory=list)
+    by_split: dict[str, list[dict]] = field(default_factory=dict)
+    suite_items: int = 0
+    teacher: dict | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+    _tick: float = field(default_factory=time.time)
+
+    @property
+    def templated(self) -> set[str]:
+        return set(self.recipe.corpus.dedup.templated_families)
+
+    def phase(self, name: str) -> None:
+        self.phases[name] = round(time.time() - self._tick, 2)
+        self._tick = time.time()
+
+
 def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
-    from toolkit.corpus import decontam, dedup, synth
-    from toolkit.corpus.split import SPLITS, split_documents
-    from toolkit.corpus.steps import KoreanMinhashSignature
+    """The one-process end of the corpus stage, in these phases:
 
-    cfg = recipe.corpus
+    1. read back the documents and the accounting rows the sharded step wrote;
+    2. drop exact and near-duplicate documents;
+    3. split by document into train/validation/test, stratified by source (and 문서종류);
+    4. collect the examples synthesised per document (templated families from training
+       documents only) and, when configured, the teacher's rewrites;
+    5. drop instruction-level duplicates, eval sides first, so a training copy goes;
+    6. decontaminate training examples against the test split and the eval suites;
+    7. account for every document, and check the counts add up per source;
+    8. publish the splits, views, accounting, removed examples, held-out documents and
+       the data card.
+    """
+    from toolkit.stages import stage_run
+
+    with stage_run(recipe, "corpus") as stage:
+        build = _read_back(recipe, work)
+        _drop_duplicate_documents(build)
+        _split(build)
+        _collect_examples(build)
+        _drop_duplicate_examples(build)
+        _decontaminate(build)
+        per_source = _account(build)
+        figures = _figures(recipe, build.docs, build.accounting, build.by_split, build.removed,
+                           build.dup, per_source, build.suite_items, _step_stats(work), started)
+        figures["phase_seconds"] = build.phases
+        if build.teacher is not None:
+            figures["teacher"] = build.teacher
+        with stage.publish() as out:
+            _write(build, out, figures)
+    return stage.output
+
+
+def _read_back(recipe: Recipe, work: Path) -> _Build:
     phases = json.loads((work / "phases.json").read_text()) if (work / "phases.json").is_file() else {}
-    tick = [time.time()]
-
-    def phase(name: str) -> None:
-        phases[name] = round(time.time() - tick[0], 2)
-        tick[0] = time.time()
-
-    docs = _read_documents(work)
-    accounting = _read_step_accounting(work)
-    if not docs:
+    build = _Build(recipe, work, _read_documents(work), _read_step_accounting(work), phases=phases)
+    if not build.docs:
         raise DataError(
             f"No usable documents in corpus.sources "
-            f"({', '.join(str(s.path) for s in cfg.sources)}): {len(accounting)} inputs were "
-            f"dropped or quarantined ({_reason_summary(accounting)}). Check the source "
-            f"folders, their glob and the quality profiles."
+            f"({', '.join(str(s.path) for s in recipe.corpus.sources)}): {len(build.accounting)} "
+            f"inputs were dropped or quarantined ({_reason_summary(build.accounting)}). Check "
+            f"the source folders, their glob and the quality profiles."
         )
+    return build
 
-    # -- document-level duplicates
-    clusters = dedup.read_clusters(work / "minhash" / "clusters") if cfg.dedup.minhash.enabled else {}
-    dup = dedup.resolve_document_duplicates(docs, clusters, cfg.dedup.exact, cfg.dedup.minhash.enabled)
-    for d in docs:
-        if d["id"] in dup:
-            accounting.append(_doc_row(d, "dropped", "dedup", dup[d["id"]]))
-    docs = [d for d in docs if d["id"] not in dup]
-    phase("read back and document dedup")
 
-    # -- split by document, stratified by source (and document type)
-    split = split_documents(
-        {d["id"]: f"{d['meta'].get('source')}/{d['meta'].get('문서종류') or ''}" for d in docs},
-        cfg.validation_fraction, cfg.test_fraction, recipe.seed,
+def _drop_duplicate_documents(build: _Build) -> None:
+    from toolkit.corpus import dedup
+
+    cfg = build.recipe.corpus
+    clusters = dedup.read_clusters(build.work / "minhash" / "clusters") if cfg.dedup.minhash.enabled else {}
+    build.dup = dedup.resolve_document_duplicates(build.docs, clusters, cfg.dedup.exact,
+                                                  cfg.dedup.minhash.enabled)
+    for d in build.docs:
+        if d["id"] in build.dup:
+            build.accounting.append(_doc_row(d, "dropped", "dedup", build.dup[d["id"]]))
+    build.docs = [d for d in build.docs if d["id"] not in build.dup]
+    build.phase("read back and document dedup")
+
+
+def _split(build: _Build) -> None:
+    from toolkit.corpus.split import split_documents
+
+    cfg = build.recipe.corpus
+    build.split = split_documents(
+        {d["id"]: f"{d['meta'].get('source')}/{d['meta'].get('문서종류') or ''}" for d in build.docs},
+        cfg.validation_fraction, cfg.test_fraction, build.recipe.seed,
     )
 
-    # -- instruction examples (built per document in the datatrove step)
-    records: list[dict] = []
-    made_by_doc: dict[str, int] = {}
-    removed: list[dict] = []
-    templated = set(cfg.dedup.templated_tasks)
-    for d in sorted(docs, key=lambda d: d["id"]):
+
+def _collect_examples(build: _Build) -> None:
+    split, templated = build.split, build.templated
+    for d in sorted(build.docs, key=lambda d: d["id"]):
         made = d["meta"].pop("records", [])
         for rec in made:
             rec["meta"]["split"] = split[d["id"]]
             if split[d["id"]] != "train" and rec["meta"]["task"] in templated:
-                removed.append({"id": rec["id"], "split": split[d["id"]], "step": "templated family",
-                                "reason": f"'{rec['meta']['task']}' examples share a template; "
-                                          f"they are built for training documents only"})
-        made_by_doc[d["id"]] = len(made)
-        records += [r for r in made if split[d["id"]] == "train" or r["meta"]["task"] not in templated]
-    phase("collect examples")
-    if cfg.teacher is not None:
+                build.removed.append({
+                    "id": rec["id"], "split": split[d["id"]], "step": "templated family",
+                    "reason": f"'{rec['meta']['task']}' examples share a template; they are "
+                              f"built for training documents only"})
+        build.made_by_doc[d["id"]] = len(made)
+        build.records += [r for r in made
+                          if split[d["id"]] == "train" or r["meta"]["task"] not in templated]
+    build.phase("collect examples")
+    teacher = build.recipe.corpus.teacher
+    if teacher is not None:
         from toolkit.corpus.teacher import rewrite_with_teacher
 
-        records, teacher_summary = rewrite_with_teacher(records, cfg.teacher,
-                                                        recipe.run_dir / "teacher-cache")
-    else:
-        teacher_summary = None
+        build.records, build.teacher = rewrite_with_teacher(
+            build.records, teacher, build.recipe.run_dir / "teacher-cache")
 
-    # -- instruction-level dedup: eval sides first, so a training copy is the one dropped
+
+def _drop_duplicate_examples(build: _Build) -> None:
+    from toolkit.corpus import dedup
+    from toolkit.corpus.steps import KoreanMinhashSignature
+
+    cfg = build.recipe.corpus
     order = {"test": 0, "validation": 1, "train": 2}
-    records.sort(key=lambda r: (order[r["meta"]["split"]], r["id"]))
-    signer = KoreanMinhashSignature(str(work / "unused"), cfg)
+    build.records.sort(key=lambda r: (order[r["meta"]["split"]], r["id"]))
     if cfg.dedup.instructions:
-        idup = dedup.instruction_duplicates(records, signer, exact=cfg.dedup.exact,
-                                            near=cfg.dedup.minhash.enabled, exempt=templated)
-        removed += [{"id": r["id"], "split": r["meta"]["split"], "step": "instruction dedup",
-                     "reason": idup[r["id"]]} for r in records if r["id"] in idup]
-        records = [r for r in records if r["id"] not in idup]
-    phase("instruction dedup")
+        signer = KoreanMinhashSignature(str(build.work / "unused"), cfg)
+        idup = dedup.instruction_duplicates(build.records, signer, exact=cfg.dedup.exact,
+                                            near=cfg.dedup.minhash.enabled, exempt=build.templated)
+        build.removed += [{"id": r["id"], "split": r["meta"]["split"], "step": "instruction dedup",
+                           "reason": idup[r["id"]]} for r in build.records if r["id"] in idup]
+        build.records = [r for r in build.records if r["id"] not in idup]
+    build.phase("instruction dedup")
 
-    # -- decontamination against the test split and the eval suites
-    dc = cfg.decontamination
+
+def _decontaminate(build: _Build) -> None:
+    from toolkit.corpus import decontam, dedup
+
+    dc = build.recipe.corpus.decontamination
     index = decontam.EvalIndex(dc.ngram)
-    for r in records:
+    for r in build.records:
         if r["meta"]["split"] == "test":
             index.add(r["id"], dedup.record_text(r))
-    suite_items = 0
     for suite in dc.suites:
         for item_id, text in _suite_texts(suite):
             index.add(item_id, text)
-            suite_items += 1
+            build.suite_items += 1
     contaminated = {}
-    for r in records:
+    for r in build.records:
         if r["meta"]["split"] != "train":
             continue
         share, item = index.worst_overlap(dedup.record_text(r))
         if share >= dc.threshold:
             contaminated[r["id"]] = (share, item)
-    removed += [{"id": rid, "split": "train", "step": "decontamination",
-                 "reason": f"{dc.ngram}-gram overlap {share:.2f} with eval item {item}",
-                 "overlap": round(share, 4), "eval_item": item}
-                for rid, (share, item) in sorted(contaminated.items())]
-    records = [r for r in records if r["id"] not in contaminated]
-    phase("decontamination")
+    build.removed += [{"id": rid, "split": "train", "step": "decontamination",
+                       "reason": f"{dc.ngram}-gram overlap {share:.2f} with eval item {item}",
+                       "overlap": round(share, 4), "eval_item": item}
+                      for rid, (share, item) in sorted(contaminated.items())]
+    build.records = [r for r in build.records if r["id"] not in contaminated]
+    build.phase("decontamination")
 
-    by_split: dict[str, list[dict]] = {s: [] for s in SPLITS}
-    for r in sorted(records, key=lambda r: r["id"]):
-        by_split[r["meta"]["split"]].append(r)
-    kept_by_doc = Counter(r["meta"]["doc_id"] for r in records)
-    for d in docs:
+
+def _account(build: _Build) -> dict[str, dict]:
+    """Every kept document's row; the empty-corpus errors; the per-source check."""
+    from toolkit.corpus.split import SPLITS
+
+    cfg = build.recipe.corpus
+    build.by_split = {s: [] for s in SPLITS}
+    for r in sorted(build.records, key=lambda r: r["id"]):
+        build.by_split[r["meta"]["split"]].append(r)
+    kept_by_doc = Counter(r["meta"]["doc_id"] for r in build.records)
+    for d in build.docs:
         n = kept_by_doc.get(d["id"], 0)
-        if made_by_doc.get(d["id"], 0) == 0:
-            accounting.append(_doc_row(d, "dropped", "synthesis",
-                                       "no instruction task applies to this document"))
+        if build.made_by_doc.get(d["id"], 0) == 0:
+            build.accounting.append(_doc_row(d, "dropped", "synthesis",
+                                             "no instruction task applies to this document"))
         elif n == 0:
-            accounting.append(_doc_row(d, "dropped", "instruction filtering",
-                                       "all its examples were removed as duplicates, eval overlap "
-                                       "or held-out templated examples (see removed_examples.jsonl)"))
+            build.accounting.append(_doc_row(
+                d, "dropped", "instruction filtering",
+                "all its examples were removed as duplicates, eval overlap or held-out "
+                "templated examples (see removed_examples.jsonl)"))
         else:
             row = _doc_row(d, "kept", None, None)
-            row.update(split=split[d["id"]], records=n, pii=d["meta"].get("pii") or {})
-            accounting.append(row)
-
-    if not records:
+            row.update(split=build.split[d["id"]], records=n, pii=d["meta"].get("pii") or {})
+            build.accounting.append(row)
+    if not build.records:
         raise DataError(
-            f"No instruction examples: none of corpus.tasks ({', '.join(cfg.tasks)}) applies to "
-            f"the {len(docs)} documents kept (see accounting reasons 'no instruction task "
-            f"applies'). Statutes, rulings and ordinances take lookup/explain/summarise/route/"
-            f"draft/refuse; front-matter documents take title/doc_type/department/article."
+            f"No instruction examples: none of corpus.families ({', '.join(cfg.families)}) "
+            f"applies to the {len(build.docs)} documents kept (see accounting reasons 'no "
+            f"instruction task applies'). Statutes, rulings and ordinances take lookup/explain/"
+            f"summarise/route/draft/refuse; front-matter documents take title/doc_type/"
+            f"department/article."
         )
     for side in ("train", "test"):
-        if not by_split[side]:
+        if not build.by_split[side]:
             knob = "corpus.test_fraction (lower it)" if side == "train" else "corpus.test_fraction (raise it)"
             raise DataError(
-                f"The corpus has no {side} examples: {len(docs)} documents split with "
+                f"The corpus has no {side} examples: {len(build.docs)} documents split with "
                 f"corpus.test_fraction={cfg.test_fraction} and corpus.validation_fraction="
-                f"{cfg.validation_fraction} leave the {side} side empty. Change {knob} or add documents."
+                f"{cfg.validation_fraction} leave the {side} side empty. Change {knob} or add "
+                f"documents."
             )
+    return check_accounting(build.accounting, _input_counts(build.recipe))
 
-    inputs = _input_counts(recipe)
-    per_source = check_accounting(accounting, inputs)
-    figures = _figures(recipe, docs, accounting, by_split, removed, dup, per_source,
-                       suite_items, _step_stats(work), started)
-    figures["phase_seconds"] = phases
-    if teacher_summary is not None:
-        figures["teacher"] = teacher_summary
-    with tracking.stage_run(recipe, "corpus") as run:
-        with stage_folder(recipe, "corpus") as out:
-            for side, rows in by_split.items():
-                write_jsonl(out.path / f"{side}.jsonl", rows)
-                for view in cfg.views:
-                    fn = synth.to_alpaca if view == "alpaca" else synth.to_sharegpt
-                    write_jsonl(out.path / view / f"{side}.jsonl", [fn(r) for r in rows])
-            write_jsonl(out.path / "accounting.jsonl",
-                        sorted(accounting, key=lambda a: (a.get("source") or "", a.get("path") or "", a.get("id") or "")))
-            write_jsonl(out.path / "removed_examples.jsonl", removed)
-            # Held-out documents as cleaned and redacted, for eval suite builders.
-            write_jsonl(out.path / "heldout_documents.jsonl", [
-                {"id": d["id"], "source": d["meta"].get("source"),
-                 "source_type": d["meta"].get("source_type"), "path": d["meta"].get("path"),
-                 "text": d["text"], "meta": d["meta"], "split": split[d["id"]]}
-                for d in sorted(docs, key=lambda d: d["id"]) if split[d["id"]] != "train"])
-            out.figures.update(figures)
-            from toolkit.corpus.card import write_card
 
-            phase("write")
-            card = write_card(recipe, out.path / "data_card.md", figures, by_split)
-            phase("data card")
-            if cfg.card is not None:
-                cfg.card.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(card, cfg.card)
-                svg = cfg.card.stem + ".lengths.svg"
-                shutil.copyfile(card.parent / svg, cfg.card.parent / svg)
-        run.log_stage(out)
-    shutil.rmtree(work, ignore_errors=True)
-    return out
+def _write(build: _Build, out: StageOutput, figures: dict) -> None:
+    from toolkit.corpus.card import write_card
+    from toolkit.corpus.views import to_alpaca, to_sharegpt
+
+    views = {"alpaca": to_alpaca, "sharegpt": to_sharegpt}
+    cfg = build.recipe.corpus
+    for side, rows in build.by_split.items():
+        write_jsonl(out.path / f"{side}.jsonl", rows)
+        for view in cfg.views:
+            write_jsonl(out.path / view / f"{side}.jsonl", [views[view](r) for r in rows])
+    write_jsonl(out.path / "accounting.jsonl",
+                sorted(build.accounting, key=lambda a: (a.get("source") or "", a.get("path") or "",
+                                                        a.get("id") or "")))
+    write_jsonl(out.path / "removed_examples.jsonl", build.removed)
+    # Held-out documents as cleaned and redacted, for eval suite builders.
+    write_jsonl(out.path / "heldout_documents.jsonl", [
+        {"id": d["id"], "source": d["meta"].get("source"),
+         "source_type": d["meta"].get("source_type"), "path": d["meta"].get("path"),
+         "text": d["text"], "meta": d["meta"], "split": build.split[d["id"]]}
+        for d in sorted(build.docs, key=lambda d: d["id"]) if build.split[d["id"]] != "train"])
+    out.figures.update(figures)
+    build.phase("write")
+    card = write_card(build.recipe, out.path / "data_card.md", figures, build.by_split)
+    build.phase("data card")
+    if cfg.card is not None:
+        copy_atomic(card, cfg.card)
+        svg = cfg.card.stem + ".lengths.svg"
+        copy_atomic(card.parent / svg, cfg.card.parent / svg)
 
 
 def _doc_row(d: dict, status: str, step: str | None, reason: str | None) -> dict:

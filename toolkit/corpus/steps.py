@@ -96,7 +96,7 @@ class CleanKoreanText(PipelineStep):
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         from toolkit.corpus.clean import normalize_text
-        from toolkit.corpus.legal import strip_amendment_notes
+        from toolkit.korean.legal import strip_amendment_notes
 
         for doc in data:
             with self.track_time():
@@ -174,7 +174,7 @@ class RedactPII(PipelineStep):
         self.profiles = corpus.profiles
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        from toolkit.corpus.pii import redact_pii
+        from toolkit.korean.pii import redact_pii
 
         for doc in data:
             if self.profiles[doc.metadata["profile"]].redact_pii:
@@ -200,25 +200,34 @@ class SynthesizeInstructions(PipelineStep):
 
     def __init__(self, corpus: CorpusSection, seed: int):
         super().__init__()
-        self.tasks = list(corpus.tasks)
+        self.families = list(corpus.families)
+        self.family_options = dict(corpus.family_options)
         self.options = dict(max_answer_chars=corpus.max_answer_chars,
                             max_source_chars=corpus.max_source_chars,
                             max_per_doc=corpus.max_per_doc, seed=seed)
 
     def run(self, data, rank: int = 0, world_size: int = 1):
-        from toolkit.corpus import synth
+        from toolkit import plugins
+        from toolkit.corpus.families import SourceDoc, SynthOptions
 
-        options = synth.SynthOptions(**self.options)
+        options = SynthOptions(**self.options)
+        # Each family from the registry (built-in or plug-in); one with its own options
+        # model gets its corpus.family_options, the others the corpus-wide options.
+        families = {name: plugins.load(plugins.FAMILIES, name) for name in self.families}
+        family_options = {
+            name: options if family.options is None else
+            plugins.options_model(plugins.FAMILIES, name, self.family_options.get(name))
+            for name, family in families.items()}
         for doc in data:
             with self.track_time():
                 m = doc.metadata
-                sdoc = synth.SourceDoc(id=doc.id, source=m.get("source"),
-                                       source_type=SOURCE_KINDS.get(m.get("source_type"), "text"),
-                                       path=m.get("path"), text=doc.text, meta=dict(m))
+                sdoc = SourceDoc(id=doc.id, source=m.get("source"),
+                                 source_type=SOURCE_KINDS.get(m.get("source_type"), "text"),
+                                 path=m.get("path"), text=doc.text, meta=dict(m))
                 records = []
-                for task in self.tasks:
-                    made = synth.BUILDERS[task](sdoc, options)
-                    self.stat_update(f"records/{task}", value=len(made))
+                for name, family in families.items():
+                    made = family.build(sdoc, family_options[name])
+                    self.stat_update(f"records/{name}", value=len(made))
                     records += made
                 m["records"] = records
             yield doc

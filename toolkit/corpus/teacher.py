@@ -1,7 +1,7 @@
 """The optional teacher: an LLM behind an OpenAI-compatible endpoint rewrites template
 answers in natural, polite administrative Korean, and is trusted with nothing else.
 
-`rewrite_with_teacher` sends each record whose task is in `corpus.teacher.tasks` as
+`rewrite_with_teacher` sends each record whose task is in `corpus.teacher.families` as
 
     POST {base_url}/chat/completions
     {"model", "messages": [system: SYSTEM_PROMPT, user: question + template answer],
@@ -44,7 +44,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from toolkit.corpus.pii import find_pii
+from toolkit.korean.pii import find_pii
 from toolkit.errors import DataError
 from toolkit.recipe import TeacherSection
 
@@ -211,7 +211,7 @@ def _has_pii(record: dict) -> bool:
 def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                          cache_dir: Path) -> tuple[list[dict], dict]:
     """`records` (in their order) with the assistant answer of each record whose task is
-    in `cfg.tasks` rewritten by the teacher where the rewrite keeps every citation and
+    in `cfg.families` rewritten by the teacher where the rewrite keeps every citation and
     number, and each such record's meta["teacher"] = {"model", "cache": "hit"|"miss",
     "outcome": "rewritten" | "kept_template: <reason>"}; and a summary for the stage's
     figures: {"model", "system_prompt_sha256", "records", "calls", "cache_hits",
@@ -221,7 +221,7 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
     cache_path = cache_dir / CACHE_FILE
     cache = _read_cache(cache_path)
     url = cfg.base_url.rstrip("/") + "/chat/completions"
-    tasks = set(cfg.tasks)
+    tasks = set(cfg.families)
     chosen = sorted((i for i, r in enumerate(records) if r["meta"].get("task") in tasks),
                     key=lambda i: (records[i]["id"], i))
     out = list(records)

@@ -1,36 +1,20 @@
-"""The train stage: LoRA, DoRA and QLoRA through PEFT, or full fine-tuning, with TRL's
-SFTTrainer; the loss on assistant tokens only.
-
-Reads <run>/corpus/train.jsonl, writes <run>/train/{adapter/ (or model/ for full
-fine-tuning), tokenizer/, loss_curve.jsonl, base_model.json}.
-"""
+"""What the train stage (`toolkit.train.stage`) is made of: the LoRA config, the
+callback that records the loss curve and stops on a non-finite loss or weight,
+checkpoints and resume, the distributed strategy asked for and the one that ran,
+memory and the full fine-tuning footprint check."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import shutil
-import time
 from pathlib import Path
 
 import torch
 
 from toolkit import tracking
-from toolkit.artifacts import (
-    StageOutput,
-    open_upstream,
-    read_jsonl,
-    stage_folder,
-    write_json,
-    write_jsonl,
-)
-from toolkit.console import progress
 from toolkit.errors import GongmuError
-from toolkit.recipe import Recipe, check_paths
-from toolkit.train.data import check_template_matches_serving, tokenize_records
-from toolkit.train.model import load_model, load_tokenizer, model_fingerprint, trained_weights_dir
-from toolkit.train.throughput import matmul_peak_flops, model_flops_per_token
+from toolkit.recipe import Recipe
 
 
 def lora_config(recipe: Recipe):
@@ -56,12 +40,20 @@ def _curve_row(logs: dict) -> dict:
     return row
 
 
-def _callback(run: tracking.StageRun, curve: list[dict], bar, task):
+def _callback(run: tracking.StageRun, curve: list[dict], bar, task, model):
     from transformers import TrainerCallback
 
     class Record(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             bar.update(task, completed=state.global_step)
+            # Every step, not only logging steps: a non-finite update poisons the weights
+            # at once, and nothing after it may be saved.
+            bad = nonfinite_trainable(model)
+            if bad:
+                raise GongmuError(
+                    f"Training weights became non-finite at step {state.global_step} "
+                    f"({bad}). Lower train.learning_rate or check the data; nothing was saved."
+                )
             if state.global_step >= state.max_steps:
                 control.should_log = True  # the curve always ends at the last step
 
@@ -69,17 +61,47 @@ def _callback(run: tracking.StageRun, curve: list[dict], bar, task):
             if not logs or "loss" not in logs:
                 return
             row = _curve_row({**logs, "step": state.global_step, "epoch": state.epoch})
-            if not torch.isfinite(torch.tensor(row["loss"])):
-                raise GongmuError(
-                    f"Training loss became {row['loss']} at step {state.global_step}. Lower "
-                    f"train.learning_rate or check the data; nothing was saved."
-                )
+            for key in ("loss", "grad_norm"):
+                if key in row and not torch.isfinite(torch.tensor(row[key])):
+                    raise GongmuError(
+                        f"Training {key.replace('_', ' ')} became {row[key]} at step "
+                        f"{state.global_step}. Lower train.learning_rate or check the data; "
+                        f"nothing was saved."
+                    )
             curve.append(row)
             run.log_metrics({f"train/{k}": v for k, v in row.items() if k != "step"},
                             step=state.global_step)
             bar.update(task, info=f"loss {row['loss']:.4f}")
 
     return Record()
+
+
+@torch.no_grad()
+def nonfinite_trainable(model) -> str | None:
+    """The first trained parameter (this process's shard of it) holding NaN or inf."""
+    from torch.distributed.tensor import DTensor
+
+    for name, p in model.named_parameters():
+        if not p.requires_grad or p.numel() == 0:
+            continue
+        local = p.to_local() if isinstance(p, DTensor) else p
+        if not torch.isfinite(local).all():
+            return name
+    return None
+
+
+def nonfinite_weight_files(folder: Path) -> list[str]:
+    """Tensors holding NaN or inf in the safetensors files of `folder`."""
+    from safetensors import safe_open
+
+    bad = []
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        with safe_open(str(path), framework="pt") as fh:
+            for key in fh.keys():
+                tensor = fh.get_tensor(key)
+                if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                    bad.append(f"{path.name}:{key}")
+    return bad
 
 
 def checkpoint_dir(recipe: Recipe):
@@ -90,8 +112,6 @@ def checkpoint_dir(recipe: Recipe):
 
 def last_checkpoint(recipe: Recipe, corpus) -> str:
     """The newest complete checkpoint of this recipe's training, or GongmuError."""
-    from transformers.trainer_utils import get_last_checkpoint
-
     folder = checkpoint_dir(recipe)
     stamp = folder / "gongmu_run.json"
     if not stamp.is_file():
@@ -106,203 +126,39 @@ def last_checkpoint(recipe: Recipe, corpus) -> str:
             f"The checkpoints in {folder} were written by a run with other recipe values or "
             f"another corpus; resuming would mix two trainings. Start afresh (without --resume)."
         )
-    last = get_last_checkpoint(str(folder))
+    last = newest_complete_checkpoint(folder)
     if last is None:
         raise GongmuError(f"Nothing to resume: {folder} holds no complete checkpoint yet.")
-    return last
+    return str(last)
+
+
+def newest_complete_checkpoint(folder: Path) -> Path | None:
+    """The newest `checkpoint-N` whose save finished. transformers writes a checkpoint in
+    place, its `trainer_state.json` after the weights, optimizer and RNG states; a folder
+    without it (or without weights) is what a kill during the save left, and is skipped."""
+    found = []
+    for path in Path(folder).glob("checkpoint-*"):
+        step = path.name.split("-", 1)[1]
+        if step.isdigit() and path.is_dir():
+            found.append((int(step), path))
+    for _, path in sorted(found, reverse=True):
+        state = path / "trainer_state.json"
+        weights = [p for p in path.iterdir() if p.name.endswith(".safetensors")]
+        try:
+            json.loads(state.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if weights:
+            return path
+    return None
 
 
 def _run_stamp(recipe: Recipe, corpus) -> dict:
-    from toolkit.artifacts import section_data
     from toolkit.recipe import content_hash
+    from toolkit.stages import section_data
 
     return {"section_hash": content_hash(section_data(recipe, "train")),
             "corpus_manifest_sha256": corpus.manifest_sha256}
-
-
-def train(recipe: Recipe, resume: bool = False) -> StageOutput:
-    """Fine-tune `recipe.model` (LoRA, DoRA, QLoRA or full) on the corpus stage's train
-    split; with `resume`, continue from the newest checkpoint of the same run."""
-    from datasets import Dataset
-    from peft import get_peft_model
-    from transformers import PrinterCallback, set_seed
-    from trl import SFTConfig, SFTTrainer
-
-    check_paths(recipe, ["train"])
-    corpus = open_upstream(recipe, "corpus")
-    cfg = recipe.train
-    wanted = requested_strategy(recipe)
-    set_seed(recipe.seed)
-    tok = load_tokenizer(recipe.model)
-    records = read_jsonl(corpus.path / "train.jsonl")
-    held_out = [r for side in ("validation", "test") if (corpus.path / f"{side}.jsonl").is_file()
-                for r in read_jsonl(corpus.path / f"{side}.jsonl")]
-    refuse_overlap(records, held_out, corpus.path)
-    checked = check_template_matches_serving(tok, records)
-    rows, counts = tokenize_records(tok, records, cfg.max_seq_len)
-    share = counts["truncated_to_max_seq_len"] / max(counts["records"], 1)
-    if share > cfg.max_truncated_fraction:
-        raise GongmuError(
-            f"{counts['truncated_to_max_seq_len']} of {counts['records']} training examples "
-            f"({share:.1%}) are longer than train.max_seq_len={cfg.max_seq_len} tokens, above "
-            f"train.max_truncated_fraction={cfg.max_truncated_fraction}. Raise max_seq_len, or "
-            f"raise the threshold if cutting them is acceptable."
-        )
-    if not rows:
-        raise GongmuError(f"{corpus.path / 'train.jsonl'} gives no trainable sequences.")
-    resume_from = last_checkpoint(recipe, corpus) if resume else None
-    checkpoints = checkpoint_dir(recipe)
-    if not resume and checkpoints.exists() and is_main_process():
-        shutil.rmtree(checkpoints)  # a fresh run: stale checkpoints must not be resumed later
-    if cfg.save_steps and is_main_process():
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        (checkpoints / "gongmu_run.json").write_text(json.dumps(_run_stamp(recipe, corpus)))
-    attn = training_attention(recipe)
-    if cfg.method == "qlora":
-        from peft import prepare_model_for_kbit_training
-
-        model = load_model(recipe.model, dtype=cfg.qlora.compute_dtype, qlora=cfg.qlora,
-                           attn_implementation=attn,
-                           quant_storage=cfg.qlora.compute_dtype if wanted == "fsdp" else None)
-        model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=cfg.gradient_checkpointing)
-    elif cfg.method == "full":
-        # fp32 master weights whatever model.dtype says; bf16/fp16 run as autocast on a GPU.
-        model = load_model(recipe.model, dtype="float32", attn_implementation=attn)
-    else:
-        model = load_model(recipe.model, attn_implementation=attn)
-    # A KV cache would ignore the restarted position_ids of packed rows.
-    model.config.use_cache = False
-    if cfg.method == "full":
-        state_gb = check_full_finetune_fits(sum(p.numel() for p in model.parameters()),
-                                            sharded=wanted.startswith(("deepspeed", "fsdp")))
-    else:
-        model = get_peft_model(model, lora_config(recipe))
-        state_gb = None
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-
-    curve: list[dict] = []
-    tokens_before = 0
-    if resume_from:
-        # The loss curve up to the checkpoint, as the interrupted run logged it.
-        state = json.loads((Path(resume_from) / "trainer_state.json").read_text())
-        curve += [_curve_row(h) for h in state["log_history"] if "loss" in h]
-        tokens_before = int(state.get("num_input_tokens_seen") or 0)
-    main = is_main_process()
-    with tracking.stage_run(recipe, "train") if main else contextlib.nullcontext(
-            tracking.StageRun()) as run:
-        args = SFTConfig(
-            output_dir=str(checkpoints),
-            per_device_train_batch_size=cfg.batch_size,
-            gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-            learning_rate=cfg.learning_rate,
-            num_train_epochs=cfg.epochs,
-            max_steps=cfg.max_steps,
-            lr_scheduler_type=cfg.lr_scheduler,
-            warmup_steps=cfg.warmup_ratio,
-            weight_decay=cfg.weight_decay,
-            logging_steps=cfg.logging_steps,
-            # Sequences are already cut to max_seq_len; padding-free rows are longer.
-            max_length=None if cfg.packing else cfg.max_seq_len,
-            padding_free=cfg.packing,
-            seed=recipe.seed,
-            data_seed=recipe.seed,
-            save_strategy="steps" if cfg.save_steps else "no",
-            save_steps=cfg.save_steps or 500,
-            save_total_limit=cfg.save_total_limit,
-            eval_strategy="no",
-            report_to="none",
-            disable_tqdm=True,
-            use_cpu=not torch.cuda.is_available(),
-            bf16=_compute_dtype(recipe) == "bfloat16" and torch.cuda.is_available(),
-            fp16=_compute_dtype(recipe) == "float16" and torch.cuda.is_available(),
-            dataloader_num_workers=0,
-            gradient_checkpointing=cfg.gradient_checkpointing,
-            train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
-            include_num_input_tokens_seen="non_padding",
-            deepspeed=str(cfg.deepspeed) if cfg.deepspeed else None,
-        )
-        with progress() as bar:
-            task = bar.add_task("train", total=None, info="")
-            trainer = SFTTrainer(
-                model=model,
-                args=args,
-                train_dataset=Dataset.from_list(rows),
-                processing_class=tok,
-                callbacks=[_callback(run, curve, bar, task)],
-            )
-            trainer.remove_callback(PrinterCallback)  # progress goes to our bar
-            bar.update(task, total=trainer.state.max_steps or None)
-            reset_peak_memory()
-            started = time.time()
-            result = trainer.train(resume_from_checkpoint=resume_from)
-            seconds = time.time() - started
-        # Every rank takes part: under ZeRO-3 the weights are gathered from all of them
-        # (saving the bare model there would write an empty adapter).
-        final = checkpoints / "final-adapter"
-        trainer.save_model(str(final))
-        rank0_sum = trainable_abs_sum(model)
-        shards = sharded_parameters(model)
-        ran = distributed_strategy(trainer)
-        if not ran.startswith(wanted):
-            raise GongmuError(
-                f"The launch asked for {wanted} but the Trainer ran {ran}; nothing was saved. "
-                f"Check the accelerate config and the launcher (gongmu train --launcher ...)."
-            )
-        if not main:
-            return None
-        if not curve:
-            raise GongmuError("Training logged no loss; nothing was saved.")
-        peak = matmul_peak_flops()
-        with stage_folder(recipe, "train", [corpus]) as out:
-            weights = out.path / trained_weights_dir(cfg.method)
-            weights.mkdir()
-            for path in sorted(final.iterdir()):
-                if _is_weight_file(path.name):
-                    shutil.copy2(path, weights / path.name)
-            tok.save_pretrained(out.path / "tokenizer")
-            write_jsonl(out.path / "loss_curve.jsonl", curve)
-            write_json(out.path / "base_model.json", model_fingerprint(recipe.model.path))
-            steps = result.global_step
-            world = int(os.environ.get("WORLD_SIZE", "1"))
-            per_step = cfg.batch_size * cfg.gradient_accumulation_steps * world
-            epochs = cfg.epochs if cfg.max_steps < 0 else steps * per_step / max(len(rows), 1)
-            tokens = trainer.state.num_input_tokens_seen - tokens_before
-            out.figures.update({
-                **{f"data_{k}": v for k, v in counts.items()},
-                "template_checked_records": checked,
-                "steps": steps,
-                "epochs": round(float(epochs), 3),
-                "processes": world,
-                "deepspeed": deepspeed_config_name(cfg),
-                "loss_first": curve[0]["loss"],
-                "loss_last": curve[-1]["loss"],
-                "train_loss_mean": float(result.training_loss),
-                "method": cfg.method,
-                "distributed": ran,
-                "sharded_parameters": shards,
-                "full_state_estimate_gb": state_gb,
-                "packing": cfg.packing,
-                "attn_implementation": attn,
-                "trainable_parameters": trainable,
-                "total_parameters": total,
-                "trained_abs_sum": rank0_sum,
-                "train_seconds": round(seconds, 2),
-                "non_pad_tokens_seen": int(trainer.state.num_input_tokens_seen),
-                "tokens_per_second": round(tokens / max(seconds, 1e-9), 1),
-                "resumed_from": Path(resume_from).name if resume_from else None,
-                "peak_memory_mb": peak_memory_mb(),
-                "matmul_peak_gflops": round(peak / 1e9, 1),
-                "mfu": round(tokens * model_flops_per_token(total, adapter_only=cfg.method != "full")
-                             / max(seconds, 1e-9)
-                             / (peak * world), 4),
-            })
-        shutil.rmtree(checkpoints, ignore_errors=True)
-        run.log_stage(out)
-        run.log_dataset("corpus", corpus.manifest_sha256, str(corpus.path / "train.jsonl"))
-        run.log_artifact(out.path / weights.name, weights.name)
-    return out
 
 
 def is_main_process() -> bool:
@@ -404,7 +260,7 @@ def check_full_finetune_fits(parameters: int, sharded: bool, available: int | No
                 f"{need / 1e9:.0f} GB for fp32 weights, gradients and AdamW states "
                 f"({FULL_STATE_BYTES_PER_PARAMETER} bytes per parameter) before activations; "
                 f"{device} has {available / 1e9:.0f} GB. Use train.method=lora or qlora, or "
-                f"shard the states across GPUs (train.deepspeed=recipes/deepspeed/zero3.json, "
+                f"shard the states across GPUs (train.deepspeed=zero3, "
                 f"or --launcher accelerate --accelerate-config fsdp)."
             )
     return round(need / 1e9, 2)
@@ -412,7 +268,10 @@ def check_full_finetune_fits(parameters: int, sharded: bool, available: int | No
 
 def deepspeed_config_name(cfg) -> str | None:
     """The DeepSpeed config in use: train.deepspeed, or the one an accelerate config named."""
-    path = cfg.deepspeed or os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE")
+    from toolkit.train.launch import deepspeed_config_path
+
+    path = (deepspeed_config_path(cfg.deepspeed) if cfg.deepspeed
+            else os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE"))
     return Path(path).name if path else None
 
 
@@ -422,7 +281,7 @@ def refuse_fsdp_without_accelerator() -> None:
             "The accelerate config asks for FSDP (distributed_type: FSDP), but this machine has "
             "no GPU: accelerate shards with FSDP only on GPUs and other accelerators, and would "
             "train full unsharded copies instead. On CPU, use --launcher torchrun (DDP) or "
-            "DeepSpeed ZeRO (train.deepspeed=recipes/deepspeed/zero3.json)."
+            "DeepSpeed ZeRO (train.deepspeed=zero3)."
         )
 
 
@@ -433,7 +292,9 @@ def requested_strategy(recipe: Recipe) -> str:
     if recipe.train.deepspeed or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
         stage = None
         if recipe.train.deepspeed:
-            config = json.loads(Path(recipe.train.deepspeed).read_text(encoding="utf-8"))
+            from toolkit.train.launch import deepspeed_config_path
+
+            config = json.loads(deepspeed_config_path(recipe.train.deepspeed).read_text(encoding="utf-8"))
             stage = (config.get("zero_optimization") or {}).get("stage")
         return f"deepspeed-zero{stage}" if stage is not None else "deepspeed"
     if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":

@@ -1,35 +1,72 @@
-"""Models and tokenizers: loading local model directories safely, and building the tiny
-test model (`gongmu model tiny`) that tests and the quickstart train for real."""
+"""Models and tokenizers for every stage: loading local model directories safely
+(safetensors only, no remote code unless the recipe opts in), the dtype, the device, the
+trained model of a train folder, and the fingerprint that ties a trained model to its
+base weights."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import unicodedata
 from pathlib import Path
 
-import torch
-
-from toolkit.errors import DataError, ModelError
-from toolkit.recipe import ModelSection
+from toolkit.errors import ModelError
+from toolkit.recipe import ModelSection, Recipe
 
 log = logging.getLogger(__name__)
 
-END_OF_TURN = "<|im_end|>"
-END_OF_TEXT = "<|endoftext|>"
-TURN_START = "<|im_start|>"
-PAD = "<|pad|>"
 
-# ChatML, as Qwen-family models use it: one turn is <|im_start|>role\ncontent<|im_end|>\n.
-TINY_CHAT_TEMPLATE = (
-    "{%- for message in messages %}"
-    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
-)
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+def torch_dtype(name: str):
+    """The torch dtype called `name` (float32, bfloat16, float16)."""
+    import torch
+
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+# --------------------------------------------------------------------------- recipe paths
+
+
+def model_path_problems(recipe: Recipe) -> list[str]:
+    """What is wrong with `model.path` and `model.chat_template` for a stage that loads
+    the model (each problem names the recipe file and line); empty when nothing is."""
+    problems = []
+    mp = recipe.model.path
+    if mp is None:
+        problems.append(f"{recipe.where('model')}: model.path is not set.")
+    elif not (mp / "config.json").is_file():
+        problems.append(_missing_model_message(recipe, mp))
+    elif (missing := safetensors_problem(mp)) is not None:
+        problems.append(f"{recipe.where('model', 'path')}: model.path {missing}")
+    if recipe.model.chat_template and not recipe.model.chat_template.is_file():
+        problems.append(
+            f"{recipe.where('model', 'chat_template')}: model.chat_template "
+            f"{recipe.model.chat_template} does not exist."
+        )
+    return problems
+
+
+def _missing_model_message(recipe: Recipe, path: Path) -> str:
+    where = recipe.where("model", "path")
+    if path.is_dir():
+        return (
+            f"{where}: model.path {path} exists but has no config.json, so it is not a "
+            f"Hugging Face model directory."
+        )
+    hint = ""
+    # `org/name` under a folder that exists: most likely a Hub id, not a local path.
+    if path.parent.parent.is_dir() and not path.parent.exists() and "." not in path.parent.name:
+        hint = (
+            f" If '{path.parent.name}/{path.name}' is a Hub model id: gongmu never downloads "
+            f"models; download it beforehand on a machine with access, copy it here and point "
+            f"model.path at the folder."
+        )
+    if path.exists():
+        return f"{where}: model.path {path} is a file, not a model folder."
+    return (
+        f"{where}: model.path {path} does not exist. Point model.path at a local model "
+        f"directory (for a test model: gongmu model tiny --corpus DOCS --out {path}).{hint}"
+    )
 
 
 # --------------------------------------------------------------------------- loading
@@ -43,18 +80,43 @@ def check_model_dir(path: Path | None) -> Path:
             f"{path} is not a local Hugging Face model directory (no config.json). gongmu "
             f"never downloads models: copy the model to a local folder first."
         )
-    weights = list(Path(path).glob("*.safetensors"))
-    if not weights:
-        pickles = [p.name for p in Path(path).glob("*.bin")] + [
-            p.name for p in Path(path).glob("*.pt")
-        ]
-        raise ModelError(
-            f"{path} has no .safetensors weights"
-            + (f" (only pickle files: {', '.join(pickles)})" if pickles else "")
-            + ". gongmu loads safetensors only, since pickle weights can run code when "
-            "loaded; convert the checkpoint to safetensors first."
-        )
+    problem = safetensors_problem(Path(path))
+    if problem is not None:
+        raise ModelError(problem)
     return Path(path)
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """Why `path` holds no safetensors checkpoint transformers would load (None when it
+    does): it reads model.safetensors, or the shards model.safetensors.index.json names,
+    never any other .safetensors file beside them (an adapter, an unrelated tensor)."""
+    index = path / "model.safetensors.index.json"
+    if (path / "model.safetensors").is_file():
+        return None
+    if index.is_file():
+        try:
+            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
+            return f"{path}: {index.name} is not a readable safetensors index; copy the model again."
+        missing = sorted(s for s in shards if not (path / s).is_file())
+        if not missing:
+            return None
+        return (f"{path}: shards named in {index.name} are missing ({', '.join(missing[:4])}"
+                f"{' …' if len(missing) > 4 else ''}); the copy is incomplete, copy the model again.")
+    others = sorted(p.name for p in path.glob("*.safetensors"))
+    pickles = sorted(p.name for p in path.glob("*.bin")) + sorted(p.name for p in path.glob("*.pt"))
+    found = []
+    if others:
+        found.append(f"{', '.join(others)} {'is' if len(others) == 1 else 'are'} not a model "
+                     f"checkpoint (transformers loads model.safetensors or the shards of "
+                     f"model.safetensors.index.json)")
+    if pickles:
+        found.append(f"pickle weights ({', '.join(pickles)}) are never loaded, since they "
+                     f"can run code when loaded")
+    return (f"{path} has no safetensors model weights (model.safetensors)"
+            + (f": {'; '.join(found)}" if found else "")
+            + ". Convert the checkpoint to safetensors first (save_pretrained with "
+            "safe_serialization=True, on a machine you trust).")
 
 
 def load_tokenizer(section: ModelSection, path: Path | None = None):
@@ -93,14 +155,15 @@ def bnb_config(qlora, quant_storage: str | None = None):
     """BitsAndBytesConfig for a QLoRA base: 4-bit weights, `qlora.compute_dtype` matmuls.
     `quant_storage` packs the 4-bit data in that float dtype instead of uint8: FSDP shards
     only float tensors of one dtype (FSDP-QLoRA); the bytes and the results are the same."""
+    import torch
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type=qlora.quant_type,
         bnb_4bit_use_double_quant=qlora.double_quant,
-        bnb_4bit_compute_dtype=DTYPES[qlora.compute_dtype],
-        bnb_4bit_quant_storage=DTYPES[quant_storage] if quant_storage else torch.uint8,
+        bnb_4bit_compute_dtype=torch_dtype(qlora.compute_dtype),
+        bnb_4bit_quant_storage=torch_dtype(quant_storage) if quant_storage else torch.uint8,
     )
 
 
@@ -128,7 +191,7 @@ def load_model(section: ModelSection, dtype: str | None = None, path: Path | Non
         local_files_only=True,
         use_safetensors=True,
         trust_remote_code=section.trust_remote_code,
-        dtype=DTYPES[dtype or section.dtype],
+        dtype=torch_dtype(dtype or section.dtype),
         output_loading_info=True,
         **extra,
     )
@@ -159,6 +222,13 @@ def keep_4bit_inference_in_compute_dtype(model) -> None:
     for module in model.modules():
         if hasattr(module, "support_avx512bf16_for_cpu"):
             module.support_avx512bf16_for_cpu = False
+
+
+def load_trained_tokenizer(train_dir: Path):
+    """The tokenizer the train stage saved (with the chat template it trained with)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(Path(train_dir) / "tokenizer", local_files_only=True)
 
 
 def trained_weights_dir(method: str) -> str:
@@ -214,112 +284,3 @@ def model_fingerprint(path: Path) -> dict:
     return {"path": str(path), "sha256": digest, "files": files}
 
 
-# --------------------------------------------------------------------------- tiny model
-
-
-def read_texts(corpus: Path) -> list[str]:
-    files = sorted(p for p in Path(corpus).rglob("*") if p.suffix in {".md", ".txt", ".jsonl"})
-    texts = []
-    for p in files:
-        text = p.read_text(encoding="utf-8", errors="strict")
-        texts.append(unicodedata.normalize("NFC", text))
-    if not texts:
-        raise DataError(
-            f"{corpus} holds no .md, .txt or .jsonl files to train the tiny tokenizer on. "
-            f"Give --corpus a folder of text files."
-        )
-    return texts
-
-
-def build_tiny_model(
-    corpus: Path,
-    out: Path,
-    *,
-    arch: str = "llama",
-    vocab_size: int = 4096,
-    hidden_size: int = 256,
-    layers: int = 4,
-    heads: int = 4,
-    kv_heads: int = 2,
-    max_positions: int = 1024,
-    seed: int = 0,
-) -> dict:
-    """Train a byte-level BPE tokenizer (NFC normaliser) on `corpus`, add special tokens
-    and a ChatML chat template, and save a small randomly initialised causal LM in HF
-    format (safetensors) to `out`. Returns a summary."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import (
-        GenerationConfig,
-        LlamaConfig,
-        LlamaForCausalLM,
-        PreTrainedTokenizerFast,
-        Qwen2Config,
-        Qwen2ForCausalLM,
-    )
-
-    texts = read_texts(Path(corpus))
-    specials = [END_OF_TEXT, TURN_START, END_OF_TURN, PAD]
-    bpe = Tokenizer(models.BPE())
-    bpe.normalizer = normalizers.NFC()
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(texts, trainer=trainer)
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        eos_token=END_OF_TURN,
-        pad_token=PAD,
-        additional_special_tokens=[END_OF_TEXT, TURN_START],
-        model_max_length=max_positions,
-        padding_side="right",
-    )
-    tok.chat_template = TINY_CHAT_TEMPLATE
-
-    torch.manual_seed(seed)
-    common = dict(
-        vocab_size=len(tok),
-        hidden_size=hidden_size,
-        # A multiple of 64, so every matrix row splits into whole q8_0 blocks in GGUF.
-        intermediate_size=(hidden_size * 8 // 3 + 63) // 64 * 64,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv_heads,
-        max_position_embeddings=max_positions,
-        tie_word_embeddings=False,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        bos_token_id=None,
-    )
-    if arch == "llama":
-        config, cls = LlamaConfig(**common), LlamaForCausalLM
-    elif arch == "qwen2":
-        config, cls = Qwen2Config(**common), Qwen2ForCausalLM
-    else:
-        raise ModelError(f"Unknown tiny model architecture '{arch}': use llama or qwen2.")
-    model = cls(config)
-    model.generation_config = GenerationConfig(
-        eos_token_id=[tok.eos_token_id, tok.convert_tokens_to_ids(END_OF_TEXT)],
-        pad_token_id=tok.pad_token_id,
-        do_sample=False,
-    )
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
-    n_params = sum(p.numel() for p in model.parameters())
-    summary = {
-        "path": str(out),
-        "arch": arch,
-        "parameters": n_params,
-        "vocab_size": len(tok),
-        "trained_on_files": len(texts),
-        "eos": END_OF_TURN,
-        "pad": PAD,
-    }
-    (out / "gongmu_tiny.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))
-    return summary

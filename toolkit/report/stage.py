@@ -1,8 +1,10 @@
 """The report stage: one self-contained HTML page (no CDN, images inline) a reviewer can
 read and sign: base vs tuned scores, training loss, export verification, lineage.
 
-Reads the corpus, train, eval and export folders; writes <run>/report/report.html and
-summary.json.
+    gongmu report R
+
+Reads the corpus, train, eval and export folders (never their code); writes
+<run>/report/report.html and summary.json.
 """
 
 from __future__ import annotations
@@ -10,19 +12,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-from toolkit import __version__, tracking
-from toolkit.artifacts import (
-    StageOutput,
-    open_upstreams,
-    read_json,
-    read_jsonl,
-    stage_folder,
-    write_json,
-)
+from toolkit.artifacts import StageOutput, read_json, read_jsonl, write_json
 from toolkit.recipe import Recipe
-from toolkit.report.plots import loss_curve_svg
+from toolkit.stages import Stage
+
+STAGE = Stage(
+    name="report",
+    command="report",
+    summary="Write the self-contained HTML report.",
+    sections=("report",),
+    upstream=("corpus", "train", "eval", "export"),
+    outputs=("report.html", "summary.json"),
+    module=__name__,
+)
 
 SAMPLES_PER_TASK = 2
 
@@ -39,9 +41,28 @@ def _samples(eval_dir: Path, suite: str) -> list[dict]:
     return picked
 
 
-def build_report(recipe: Recipe) -> StageOutput:
+def check_paths(recipe: Recipe) -> list[str]:
+    return []
+
+
+def run(recipe: Recipe) -> StageOutput:
     """Write the HTML report for `recipe`'s run."""
-    ups = open_upstreams(recipe, ["corpus", "train", "eval", "export"])
+    from toolkit.stages import stage_run
+
+    with stage_run(recipe, "report") as stage:
+        with stage.publish() as out:
+            _render(recipe, stage.inputs, out)
+        stage.tracking.log_artifact(out.path / "report.html")
+    return stage.output
+
+
+def _render(recipe: Recipe, inputs: dict, out: StageOutput) -> None:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    from toolkit import __version__
+    from toolkit.plots import loss_curve_svg
+
+    ups = [inputs[s] for s in STAGE.upstream]
     corpus, trained, evaluated, exported = ups
     results = read_json(evaluated.path / "results.json")
     curve = read_jsonl(trained.path / "loss_curve.jsonl")
@@ -94,15 +115,10 @@ def build_report(recipe: Recipe) -> StageOutput:
         },
         "lineage": {stage: sha for stage, sha, _ in context["lineage"]},
     }
-    with tracking.stage_run(recipe, "report") as run:
-        with stage_folder(recipe, "report", ups) as out:
-            (out.path / "report.html").write_text(html, encoding="utf-8")
-            write_json(out.path / "summary.json", summary)
-            for s in suites:
-                primary = s["entry"]["primary_metric"]
-                for label in ("base", "tuned"):
-                    out.figures[f"{s['name']}/{label}/{primary}"] = round(
-                        s["entry"]["models"][label]["scores"][primary], 4)
-        run.log_stage(out)
-        run.log_artifact(out.path / "report.html")
-    return out
+    (out.path / "report.html").write_text(html, encoding="utf-8")
+    write_json(out.path / "summary.json", summary)
+    for s in suites:
+        primary = s["entry"]["primary_metric"]
+        for label in ("base", "tuned"):
+            out.figures[f"{s['name']}/{label}/{primary}"] = round(
+                s["entry"]["models"][label]["scores"][primary], 4)

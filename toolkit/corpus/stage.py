@@ -1,0 +1,129 @@
+"""The corpus stage: Korean public-administration documents in, an instruction corpus
+out, every input accounted for.
+
+    gongmu corpus build R
+
+1. The datatrove pipeline, sharded over `corpus.workers` processes (or Slurm / Ray
+   shards): read sources → clean (NFC, full-width fold, amendment notes) → profile
+   filters → PII redaction → instruction synthesis → write documents + MinHash
+   signatures (`toolkit.corpus.pipeline.executors`).
+2. datatrove's MinHash buckets and clusters.
+3. In one process, `toolkit.corpus.pipeline.finish_corpus`: the phases its docstring
+   lists, then the folder is published.
+
+On Slurm or Ray the pipeline is submitted and the folder appears when the last job ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from toolkit.artifacts import StageOutput, run_lock
+from toolkit.console import console
+from toolkit.recipe import Recipe
+from toolkit.stages import Stage
+
+STAGE = Stage(
+    name="corpus",
+    command="corpus build",
+    summary="Build <output_dir>/<name>/corpus from the recipe's sources.",
+    sections=("seed", "corpus"),
+    outputs=("train.jsonl", "validation.jsonl", "test.jsonl", "accounting.jsonl",
+             "removed_examples.jsonl", "heldout_documents.jsonl", "data_card.md"),
+    module=__name__,
+)
+
+WORK_PREFIX = ".corpus-work-"
+
+
+def check_paths(recipe: Recipe) -> list[str]:
+    problems = []
+    if not recipe.corpus.sources:
+        problems.append(f"{recipe.where('corpus')}: corpus.sources is empty; name at least "
+                        f"one source folder.")
+    for i, src in enumerate(recipe.corpus.sources):
+        if not src.path.is_dir():
+            problems.append(f"{recipe.where('corpus', 'sources', i, 'path')}: corpus.sources[{i}]"
+                            f".path {src.path} is not a folder.")
+    for i, suite in enumerate(recipe.corpus.decontamination.suites):
+        if not (suite / "suite.yaml").is_file():
+            problems.append(f"{recipe.where('corpus', 'decontamination', 'suites', i)}: "
+                            f"corpus.decontamination.suites[{i}] {suite} has no suite.yaml.")
+    return problems
+
+
+def run(recipe: Recipe) -> StageOutput | None:
+    """Build the instruction corpus of `recipe` into <run>/corpus/. On Slurm/Ray the
+    pipeline is submitted and the folder appears when the last job ends (returns None)."""
+    from toolkit.corpus.pipeline import executors, finish_corpus
+    from toolkit.stages import check_paths as check_stage_paths
+
+    check_stage_paths(recipe, ["corpus"])
+    with run_lock(recipe):
+        work = _setup_work_folder(recipe)
+        started = time.time()
+        plan = executors(recipe, work)
+        if recipe.corpus.executor != "local":
+            plan[-1].run()
+            console.print(f"Submitted the corpus pipeline ({recipe.corpus.executor}); logs in "
+                          f"{work}/logs.")
+            return None
+        try:
+            phases = {}
+            with _datatrove_log(work / "logs" / "datatrove.log"):
+                for name, executor in plan[:-1]:
+                    tick = time.time()
+                    executor.run()
+                    phases[f"datatrove {name}"] = round(time.time() - tick, 2)
+            (work / "phases.json").write_text(json.dumps(phases))
+            return finish_corpus(recipe, work, started)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _setup_work_folder(recipe: Recipe) -> Path:
+    """A work folder of this run's own (`.corpus-work-<pid>-<hex>`; on a cluster
+    `.corpus-work-cluster-<hex>`), after removing those of local runs that died."""
+    run_dir = recipe.run_dir
+    for old in run_dir.glob(f"{WORK_PREFIX}*"):
+        pid = old.name[len(WORK_PREFIX):].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    owner = str(os.getpid()) if recipe.corpus.executor == "local" else "cluster"
+    work = run_dir / f"{WORK_PREFIX}{owner}-{uuid.uuid4().hex[:8]}"
+    work.mkdir(parents=True)
+    return work
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+@contextlib.contextmanager
+def _datatrove_log(path: Path):
+    """datatrove's workers log every shard to stderr; send that (and their per-step stats
+    tables) to a file in the work folder instead. The workers inherit the descriptor."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as fh:
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)

@@ -1,0 +1,207 @@
+"""The stage registry and the routine every stage runs in.
+
+Each stage is `toolkit/<stage>/stage.py`. It declares a `STAGE` (its name, the command
+that runs it, the stages whose folders it reads, the recipe sections it consumes, the
+files it writes) and exposes `check_paths(recipe) -> list[str]` and
+`run(recipe, **options) -> StageOutput`. Those modules import nothing heavy at import
+time, so the CLI, `gongmu run`'s order, manifests and `recipe validate` can all read the
+registry without loading torch.
+
+`stage_run` is the routine around a stage's own work:
+
+    with stage_run(recipe, "eval") as stage:         # paths checked, upstreams verified,
+        corpus = stage.inputs["corpus"]              # the run folder locked, MLflow run open
+        ...                                          # the stage's own steps
+        with stage.publish() as out:                 # atomic folder + manifest, then the
+            write files into out.path                # MLflow log and the audit entry
+    return stage.output
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from toolkit import audit, tracking
+from toolkit.artifacts import MANIFEST, StageOutput, Upstream, run_lock, stage_folder, verify_folder
+from toolkit.errors import ArtifactError, RecipeError
+from toolkit.recipe import Recipe, content_hash
+
+# The built-in stages, in the order `gongmu run` runs them.
+ORDER = ("corpus", "train", "eval", "export", "report")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a stage declares about itself (in `toolkit/<name>/stage.py`)."""
+
+    name: str
+    command: str  # the CLI words that run it: "corpus build", "train", ...
+    summary: str  # one line for --help
+    sections: tuple[str, ...]  # recipe parts it consumes; a change makes its folder stale
+    upstream: tuple[str, ...] = ()  # stages whose folders it needs
+    optional_upstream: tuple[str, ...] = ()  # stages whose folders it reads when present
+    outputs: tuple[str, ...] = ()  # what its folder holds (files and subfolders)
+    module: str = ""
+
+    def load(self):
+        return importlib.import_module(self.module)
+
+    def check_paths(self, recipe: Recipe) -> list[str]:
+        """Problems with the paths this stage needs, each naming the recipe file and line."""
+        return self.load().check_paths(recipe)
+
+    def run(self, recipe: Recipe, **options) -> StageOutput | None:
+        return self.load().run(recipe, **options)
+
+
+def stage(name: str) -> Stage:
+    """The registered stage called `name`, or RecipeError naming the valid ones."""
+    if name not in ORDER:
+        raise RecipeError(f"Unknown stage '{name}': use one of {', '.join(ORDER)}.")
+    declared = importlib.import_module(f"toolkit.{name}.stage").STAGE
+    return declared
+
+
+def stages() -> list[Stage]:
+    return [stage(name) for name in ORDER]
+
+
+def stages_between(first: str, last: str) -> list[str]:
+    """The stage names from `first` to `last` in run order."""
+    a, b = ORDER.index(stage(first).name), ORDER.index(stage(last).name)
+    if a > b:
+        raise RecipeError(f"--from {first} comes after --to {last}.")
+    return list(ORDER[a:b + 1])
+
+
+def check_paths(recipe: Recipe, names) -> None:
+    """Fail before any heavy work when a path one of the named stages needs is missing."""
+    problems: list[str] = []
+    for name in names:
+        problems += [p for p in stage(name).check_paths(recipe) if p not in problems]
+    if problems:
+        raise RecipeError(" ".join(problems))
+
+
+def section_data(recipe: Recipe, name: str) -> dict:
+    """The recipe values stage `name` consumes, paths relative to the recipe file."""
+    portable = recipe.portable()
+    return {key: portable[key] for key in stage(name).sections}
+
+
+# --------------------------------------------------------------------------- upstreams
+
+
+def open_upstream(recipe: Recipe, name: str) -> Upstream:
+    """Verify and return the `name` folder of this recipe's run, or raise ArtifactError."""
+    spec = stage(name)
+    folder = recipe.stage_dir(name)
+    rerun = f"`gongmu {spec.command} {recipe.file}`"
+    if not (folder / MANIFEST).is_file():
+        raise ArtifactError(
+            f"The {name} stage's folder {folder} is missing or incomplete (no {MANIFEST}). "
+            f"Run {rerun} first."
+        )
+    problems = verify_folder(folder)
+    if problems:
+        raise ArtifactError(
+            f"The {name} stage's folder does not verify: {'; '.join(problems)}. Its files "
+            f"changed after the stage wrote them; re-run {rerun} to rebuild it."
+        )
+    raw = (folder / MANIFEST).read_bytes()
+    manifest = json.loads(raw)
+    current = section_data(recipe, name)
+    if manifest.get("section_hash") != content_hash(current):
+        was, now = tracking.flatten(manifest.get("section", {})), tracking.flatten(current)
+        changed = [f"{k} ({was.get(k, '-')} -> {now.get(k, '-')})"
+                   for k in sorted(set(was) | set(now)) if was.get(k) != now.get(k)]
+        raise ArtifactError(
+            f"The {name} folder {folder} was built from different recipe values than this "
+            f"run uses: {', '.join(changed) or 'unknown'}. Re-run {rerun} to rebuild it, or "
+            f"pass the overrides the {name} stage was run with."
+        )
+    return Upstream(name, folder, manifest, hashlib.sha256(raw).hexdigest())
+
+
+def open_upstreams(recipe: Recipe, names) -> list[Upstream]:
+    """Open several upstream folders and check that they come from one lineage."""
+    ups = [open_upstream(recipe, s) for s in names]
+    by_stage = {u.stage: u for u in ups}
+    for up in ups:
+        for name, sha in up.manifest.get("lineage", {}).items():
+            if name in by_stage and by_stage[name].manifest_sha256 != sha:
+                raise ArtifactError(
+                    f"The {up.stage} folder was built from an older {name} folder than the "
+                    f"one now on disk ({by_stage[name].path} was re-run since). Re-run "
+                    f"`gongmu {stage(up.stage).command} {recipe.file}` so they agree."
+                )
+    return ups
+
+
+# --------------------------------------------------------------------------- the routine
+
+
+@dataclass
+class StageRun:
+    """A running stage: its recipe, its verified inputs, its MLflow run; `publish()`
+    writes its folder. Processes other than the main one of a distributed run get no
+    MLflow run and may not publish."""
+
+    recipe: Recipe
+    spec: Stage
+    inputs: dict[str, Upstream]
+    tracking: tracking.StageRun
+    main_process: bool = True
+    output: StageOutput | None = None
+    plugins: list[dict] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def publish(self, seal: Callable[[Path], None] | None = None) -> Iterator[StageOutput]:
+        """Yield the stage's temporary folder; when the block completes, write the
+        manifest (and `seal` it, e.g. sign it), move the folder into place, log it to
+        MLflow and append the audit entry."""
+        if not self.main_process:
+            raise RuntimeError("only the main process publishes a stage folder")
+        key = self.recipe.signing_key
+        if seal is None and key is not None:
+            from toolkit.signing import sign_manifest
+
+            seal = lambda folder: sign_manifest(folder, key)  # noqa: E731
+        with stage_folder(self.recipe, self.spec.name, section_data(self.recipe, self.spec.name),
+                          list(self.inputs.values()), seal=seal, plugins=self.plugins) as out:
+            yield out
+        self.output = out
+        self.tracking.log_stage(out)
+        audit.record(self.recipe, self.spec.name, "published", out.path / MANIFEST)
+
+
+@contextlib.contextmanager
+def stage_run(recipe: Recipe, name: str, *, main_process: bool = True) -> Iterator[StageRun]:
+    """Check the stage's paths, verify its upstream folders (and their lineage), lock
+    the run folder, open the MLflow run; yield the StageRun. A failure is audited."""
+    spec = stage(name)
+    check_paths(recipe, [name])
+    present = [s for s in spec.optional_upstream if (recipe.stage_dir(s) / MANIFEST).is_file()]
+    ups = open_upstreams(recipe, [*spec.upstream, *present])
+    lock = run_lock(recipe) if main_process else contextlib.nullcontext()
+    with lock:
+        run_ctx = tracking.stage_run(recipe, name) if main_process else contextlib.nullcontext(
+            tracking.StageRun())
+        try:
+            with run_ctx as run:
+                yield StageRun(recipe, spec, {u.stage: u for u in ups}, run, main_process)
+        except BaseException as exc:
+            if main_process:
+                audit.record(recipe, name, f"failed: {type(exc).__name__}", None)
+            raise
+
+
+def run_stage(recipe: Recipe, name: str, **options: Any) -> StageOutput | None:
+    """Run one stage of `recipe` (the Python API behind `gongmu <stage> R`)."""
+    return stage(name).run(recipe, **options)
