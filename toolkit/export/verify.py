@@ -1,10 +1,11 @@
 """Checks an exported model against the trained model it came from (the adapter model, or
-the fully fine-tuned checkpoint): logits on probe conversations (max |delta|), greedy
-generations, tokenizer round trip, and the chat template rendering the same text as at
-training time."""
+the fully fine-tuned checkpoint): every weight finite, logits on probe conversations
+finite and close (max |delta|), greedy generations, tokenizer round trip, and the chat
+template rendering the same text as at training time."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -19,16 +20,60 @@ def probe_conversations(records: list[dict], n: int) -> list[list[dict]]:
     return [r["messages"] for r in records[:n]]
 
 
+def _probe_ids(tok, messages: list[dict]) -> torch.Tensor:
+    text = tok.apply_chat_template(messages, tokenize=False)
+    return tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+
+
 @torch.no_grad()
 def max_logit_diff(a, b, tok, conversations: list[list[dict]]) -> float:
+    """The largest |logit a - logit b| over the probes; NaN when either model gives a
+    non-finite logit (NaN must not vanish in a max: `max(0.0, nan)` is 0.0)."""
     worst = 0.0
     for messages in conversations:
-        text = tok.apply_chat_template(messages, tokenize=False)
-        ids = tok(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+        ids = _probe_ids(tok, messages)
         la = a(input_ids=ids).logits.float()
         lb = b(input_ids=ids).logits.float()
+        if not (torch.isfinite(la).all() and torch.isfinite(lb).all()):
+            return math.nan
         worst = max(worst, (la - lb).abs().max().item())
     return worst
+
+
+@torch.no_grad()
+def non_finite_logits(model, tok, conversations: list[list[dict]]) -> int:
+    """How many probe conversations give `model` a NaN or infinite logit."""
+    return sum(not torch.isfinite(model(input_ids=_probe_ids(tok, m)).logits).all().item()
+               for m in conversations)
+
+
+@torch.no_grad()
+def non_finite_weights(model) -> list[str]:
+    """Names of `model`'s parameters and buffers holding a NaN or an infinity."""
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    return [name for name, t in tensors
+            if t.is_floating_point() and not torch.isfinite(t).all().item()]
+
+
+def _finite(value: float) -> float | None:
+    # JSON has no NaN: verification.json and the manifest record a non-finite figure as null.
+    return value if math.isfinite(value) else None
+
+
+def _non_finite_failures(trained_model, exported, tok, conversations) -> list[str]:
+    """Why the logits are not finite, named model by model and tensor by tensor."""
+    failures = []
+    for who, model in (("trained", trained_model), ("exported", exported)):
+        names = non_finite_weights(model)
+        if names:
+            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+            failures.append(f"the {who} model has NaN or infinite weights in "
+                            f"{', '.join(names[:3])}{more}")
+        bad = non_finite_logits(model, tok, conversations)
+        if bad:
+            failures.append(f"the {who} model gives NaN or infinite logits on {bad} of "
+                            f"{len(conversations)} probe conversations")
+    return failures or ["the logits differ by NaN or infinity on a probe conversation"]
 
 
 def greedy(model, tok, conversations: list[list[dict]]) -> list[str]:
@@ -61,11 +106,18 @@ def verify_export(
         model_dir, local_files_only=True, use_safetensors=True, dtype=torch.float32
     ).eval()
     tok = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    # Non-finite weights are what an all-NaN adapter (a diverged run) merges into; they
+    # fail the export whatever its dtype, as do weights that overflow the cast to float16.
+    nan_weights = non_finite_weights(exported)
     diff = max_logit_diff(trained_model, exported, train_tok, conversations)
+    if nan_weights or not math.isfinite(diff):
+        failures += _non_finite_failures(trained_model, exported, train_tok, conversations)
     limit = cfg.max_logit_diff if cfg.dtype == "float32" else None
     if limit is not None and diff > limit:
         failures.append(f"max |logit delta| {diff:.3g} exceeds export.max_logit_diff {limit:g}")
-    if in_memory_diff > cfg.max_logit_diff:
+    if not math.isfinite(in_memory_diff):
+        failures.append("the fp32 merge's logits or the trained model's are NaN or infinite")
+    elif in_memory_diff > cfg.max_logit_diff:
         failures.append(
             f"the fp32 merge differs from the trained model by {in_memory_diff:.3g} "
             f"(> {cfg.max_logit_diff:g})"
@@ -103,9 +155,9 @@ def verify_export(
         "failures": failures,
         "dtype": cfg.dtype,
         "probes": len(conversations),
-        "max_abs_logit_diff": diff,
-        "max_abs_logit_diff_in_memory_merge": in_memory_diff,
-        "max_abs_logit_diff_bf16": diff_bf16,
+        "max_abs_logit_diff": _finite(diff),
+        "max_abs_logit_diff_in_memory_merge": _finite(in_memory_diff),
+        "max_abs_logit_diff_bf16": _finite(diff_bf16),
         "max_logit_diff_allowed": cfg.max_logit_diff,
         "greedy_identical": same_greedy,
         "greedy_tokens": GREEDY_TOKENS,
