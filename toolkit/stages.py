@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from toolkit import audit, tracking
-from toolkit.artifacts import MANIFEST, StageOutput, Upstream, run_lock, stage_folder, verify_folder
+from toolkit.artifacts import (
+    MANIFEST,
+    StageOutput,
+    Upstream,
+    refuse_foreign_folder,
+    run_lock,
+    stage_folder,
+    verify_folder,
+)
 from toolkit.errors import ArtifactError, RecipeError
 from toolkit.recipe import Recipe, content_hash
 
@@ -187,6 +195,8 @@ def stage_run(recipe: Recipe, name: str, *, main_process: bool = True) -> Iterat
     the run folder, open the MLflow run; yield the StageRun. A failure is audited."""
     spec = stage(name)
     check_paths(recipe, [name])
+    # Before any work: the folder this stage will replace must be gongmu's own.
+    refuse_foreign_folder(recipe.stage_dir(name), recipe.name, name)
     present = [s for s in spec.optional_upstream if (recipe.stage_dir(s) / MANIFEST).is_file()]
     ups = open_upstreams(recipe, [*spec.upstream, *present])
     lock = run_lock(recipe) if main_process else contextlib.nullcontext()

@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from toolkit.artifacts import StageOutput, run_lock
+from toolkit.artifacts import StageOutput, refuse_foreign_folder, run_lock
 from toolkit.console import console
 from toolkit.recipe import Recipe
 from toolkit.stages import Stage
@@ -66,6 +66,7 @@ def run(recipe: Recipe) -> StageOutput | None:
     from toolkit.stages import check_paths as check_stage_paths
 
     check_stage_paths(recipe, ["corpus"])
+    refuse_foreign_folder(recipe.stage_dir("corpus"), recipe.name, "corpus")  # before any work
     with run_lock(recipe):
         work = _setup_work_folder(recipe)
         started = time.time()

@@ -1,0 +1,213 @@
+"""Stage folders under a hostile user and an unlucky operator: never replacing what is not
+gongmu's, one run per folder at a time, recovering what a kill left behind, an audit
+trail that shows edits, and manifests whose section cannot be edited unseen."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import DOCS, QUICKSTART, gongmu
+from toolkit import audit
+from toolkit.artifacts import MANIFEST, recover_stage_folder, run_lock, stage_folder, verify_folder
+from toolkit.errors import ArtifactError
+from toolkit.recipe import load_recipe
+from toolkit.stages import section_data
+
+
+@pytest.fixture
+def recipe(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text(f"name: r\ntracking: {{enabled: false}}\ncorpus:\n  sources:\n"
+                    f"    - {{type: documents, path: {DOCS}}}\n", encoding="utf-8")
+    return load_recipe(path)
+
+
+def publish(recipe, stage="corpus", text="x"):
+    with stage_folder(recipe, stage, section_data(recipe, stage)) as out:
+        (out.path / "data.jsonl").write_text(text, encoding="utf-8")
+    return out.path
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_stage_refuses_to_replace_a_folder_gongmu_did_not_make(tmp_path):
+    """The issue's repro: a user's own folder at <output_dir>/<name>/corpus survives."""
+    theirs = tmp_path / "userdata" / "myproject" / "corpus"
+    theirs.mkdir(parents=True)
+    (theirs / "thesis.docx").write_text("x", encoding="utf-8")
+    proc = gongmu("corpus", "build", str(QUICKSTART), f"output_dir={tmp_path / 'userdata'}",
+                  "name=myproject", "tracking.enabled=false")
+    assert proc.returncode == 2, proc.stderr
+    assert "never replaces a folder it did not make" in proc.stdout + proc.stderr
+    assert str(theirs) in (proc.stdout + proc.stderr).replace("\n", "")
+    assert (theirs / "thesis.docx").read_text(encoding="utf-8") == "x"
+    assert sorted(p.name for p in theirs.iterdir()) == ["thesis.docx"]
+    warned = gongmu("recipe", "validate", str(QUICKSTART), f"output_dir={tmp_path / 'userdata'}",
+                    "name=myproject", "--stage", "corpus")
+    assert warned.returncode == 0 and "will refuse to replace it" in (warned.stdout + warned.stderr).replace("\n", " ")
+
+
+def test_a_stage_folder_of_another_recipe_or_stage_is_refused_too(recipe, tmp_path):
+    folder = publish(recipe)
+    other = load_recipe(recipe.file, ["name=other"])
+    other_dir = other.stage_dir("corpus")
+    other_dir.parent.mkdir(parents=True)
+    folder.rename(other_dir)  # recipe r's corpus folder now sits where 'other' writes
+    with pytest.raises(ArtifactError, match="is not the corpus folder of recipe 'other'"):
+        publish(other)
+    assert (other_dir / "data.jsonl").read_text(encoding="utf-8") == "x"
+    publish(recipe)  # its own folder it replaces: the normal re-run
+    assert (publish(recipe, text="y") / "data.jsonl").read_text(encoding="utf-8") == "y"
+
+
+def test_a_second_run_on_the_same_folder_fails_at_once_naming_the_holder(recipe):
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from toolkit.recipe import load_recipe; "
+         "from toolkit.artifacts import run_lock\n"
+         "with run_lock(load_recipe(sys.argv[1])):\n"
+         "    print('held', flush=True); time.sleep(60)", str(recipe.file)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        started = time.time()
+        proc = gongmu("corpus", "build", str(recipe.file))
+        assert proc.returncode == 2
+        message = (proc.stdout + proc.stderr).replace("\n", " ")
+        assert f"pid {holder.pid} on host" in message and "in use by another gongmu run" in message
+        assert time.time() - started < 30  # at once, not after the other run ends
+        assert not recipe.stage_dir("corpus").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with run_lock(recipe):  # released when its holder dies: the next run goes ahead
+        with run_lock(recipe):  # and re-entrant within one process (gongmu run)
+            pass
+
+
+def test_a_swap_cut_by_a_kill_is_undone_and_dead_temporaries_removed(recipe):
+    folder = publish(recipe, text="previous")
+    pid = dead_pid()
+    hidden = folder.parent / f".corpus.old-{pid}-abcd1234"
+    folder.rename(hidden)  # killed between the two renames: no corpus folder is visible
+    partial = folder.parent / f".corpus.tmp-{pid}-deadbeef"
+    partial.mkdir()
+    (partial / "half.jsonl").write_text("half", encoding="utf-8")
+    live = folder.parent / f".corpus.tmp-{os.getppid()}-live0000"  # a running process's
+    live.mkdir()
+    touched = recover_stage_folder(folder)
+    assert set(touched) == {hidden, partial}
+    assert (folder / "data.jsonl").read_text(encoding="utf-8") == "previous"
+    assert verify_folder(folder) == []
+    assert live.exists() and not partial.exists() and not hidden.exists()
+    live.rmdir()
+
+
+def test_a_killed_publish_leaves_no_temporaries_for_the_next_run(recipe):
+    """kill -9 in the middle of writing a stage folder: nothing partial is visible, and
+    the next run completes and leaves no temporaries behind."""
+    code = ("import sys, os, time; from toolkit.recipe import load_recipe\n"
+            "from toolkit.artifacts import stage_folder\nfrom toolkit.stages import section_data\n"
+            "r = load_recipe(sys.argv[1])\n"
+            "with stage_folder(r, 'corpus', section_data(r, 'corpus')) as out:\n"
+            "    (out.path / 'big.jsonl').write_text('x' * 100000)\n"
+            "    print('writing', flush=True); time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(recipe.file)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    proc.kill()
+    proc.wait()
+    run_dir = recipe.run_dir
+    assert not recipe.stage_dir("corpus").exists()
+    assert [p.name for p in run_dir.iterdir() if p.name.startswith(".corpus.tmp-")]
+    publish(recipe)
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".corpus")) == []
+
+
+def test_an_edited_manifest_section_fails_verification(recipe):
+    folder = publish(recipe)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest["section"]["seed"] = 7
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    problems = verify_folder(folder)
+    assert any("does not match its 'section_hash'" in p for p in problems)
+    assert gongmu("verify", str(folder)).returncode == 1
+
+
+def test_every_stage_folder_can_be_signed_and_verified(recipe, tmp_path):
+    from tests.conftest import ec_key_pair
+    from toolkit.stages import stage_run
+
+    private, public = ec_key_pair(tmp_path)
+    signed = load_recipe(recipe.file, [f"signing_key={private}"])
+    with stage_run(signed, "corpus") as stage:
+        with stage.publish() as out:
+            (out.path / "data.jsonl").write_text("x", encoding="utf-8")
+    folder = signed.stage_dir("corpus")
+    assert (folder / "manifest.sig").is_file()
+    ok = gongmu("verify", str(folder), "--signature", "--public-key", str(public))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (folder / MANIFEST).write_text((folder / MANIFEST).read_text().replace('"r"', '"x"', 1))
+    assert gongmu("verify", str(folder), "--signature", "--public-key", str(public)).returncode == 1
+
+
+def _trail(recipe):
+    from toolkit.stages import stage_run
+
+    for text in ("one", "two", "three"):
+        with stage_run(recipe, "corpus") as stage:
+            with stage.publish() as out:
+                (out.path / "data.jsonl").write_text(text, encoding="utf-8")
+    path = recipe.output_dir / audit.AUDIT_FILE
+    return path, path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def test_the_audit_trail_records_each_run_and_verifies(recipe):
+    path, lines = _trail(recipe)
+    entries = [json.loads(line) for line in lines]
+    assert [e["outcome"] for e in entries] == ["published"] * 3
+    assert {"time", "user", "host", "command", "recipe_hash", "stage", "manifest_sha256",
+            "previous"} <= set(entries[0])
+    assert entries[0]["previous"] == audit.GENESIS
+    assert audit.verify(recipe.output_dir) == (3, [])
+    assert gongmu("audit", "verify", str(recipe.output_dir)).returncode == 0
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder", "manifest"])
+def test_the_audit_trail_detects_tampering(recipe, tamper):
+    path, lines = _trail(recipe)
+    if tamper == "edit":
+        lines[0] = lines[0].replace('"published"', '"failed"')
+    elif tamper == "delete":
+        del lines[1]
+    elif tamper == "reorder":
+        lines[0], lines[1] = lines[1], lines[0]
+    if tamper == "manifest":
+        manifest = recipe.stage_dir("corpus") / MANIFEST
+        manifest.write_text(manifest.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    else:
+        path.write_text("".join(lines), encoding="utf-8")
+    n, problems = audit.verify(recipe.output_dir)
+    assert problems, tamper
+    proc = gongmu("audit", "verify", str(recipe.output_dir))
+    assert proc.returncode == 1 and "FAIL" in proc.stdout + proc.stderr
+
+
+def test_a_failed_stage_is_audited_too(recipe):
+    from toolkit.stages import stage_run
+
+    with pytest.raises(RuntimeError):
+        with stage_run(recipe, "corpus"):
+            raise RuntimeError("crash")
+    entry = json.loads((recipe.output_dir / audit.AUDIT_FILE).read_text().splitlines()[-1])
+    assert entry["outcome"] == "failed: RuntimeError" and entry["manifest_sha256"] is None
