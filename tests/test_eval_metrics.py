@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from toolkit.eval.gongmun import check_gongmun, korean_number_reading
+from toolkit.eval.gongmun import check_gongmun
 from toolkit.eval.metrics import (
     CHOICE_METRICS,
     GONGMUN_FORMAT,
@@ -23,6 +23,7 @@ from toolkit.eval.metrics import (
     score,
     token_f1,
 )
+from toolkit.korean.numbers import korean_number_reading
 from toolkit.plugins import PluginError
 
 STATUTE = "개인정보처리자는 정보주체의 동의를 받아 개인정보를 수집할 수 있다."

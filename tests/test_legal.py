@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.corpus.legal import (
+from toolkit.korean.legal import (
     meta_text,
     parse_cited_articles,
     parse_cited_cases,

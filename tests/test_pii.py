@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.corpus.pii import PII_TYPES, Finding, find_pii, redact_pii, scan_file, score_labelled
+from toolkit.corpus.scan import scan_file
+from toolkit.korean.pii import PII_TYPES, Finding, find_pii, redact_pii, score_labelled
 
 REPO = Path(__file__).resolve().parents[1]
 LABELLED = REPO / "tests" / "data" / "pii" / "labelled.jsonl"

@@ -1,8 +1,8 @@
 """Text normalisation for Korean administrative text.
 
-NFC, and full-width ASCII folded to ASCII (ＡＢＣ１２３ → ABC123, the ideographic space →
-a space). Never NFKC: it would rewrite characters official Korean text relies on
-(ㆍ U+318D → ᆞ, ㈜ → (주), ㎡ → m2, ① → 1), so those are kept as written.
+NFC, and full-width ASCII folded to ASCII (`toolkit.korean.width`: ＡＢＣ１２３ → ABC123,
+the ideographic space → a space). Never NFKC: it would rewrite characters official Korean
+text relies on (ㆍ U+318D → ᆞ, ㈜ → (주), ㎡ → m2, ① → 1), so those are kept as written.
 """
 
 from __future__ import annotations
@@ -12,18 +12,11 @@ import unicodedata
 
 import numpy as np
 
+from toolkit.korean.width import fold_fullwidth
+
 _TRAILING_SPACE = re.compile(r"[ \t]+\n")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
-# U+FF01..U+FF5E are the full-width forms of U+0021..U+007E; U+3000 is the ideographic space.
-_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_FULLWIDTH[0x3000] = 0x20
-_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\ufeff]")
-
-
-def fold_fullwidth(text: str) -> str:
-    """Full-width ASCII letters, digits and punctuation to ASCII; nothing else changes."""
-    return text.translate(_FULLWIDTH) if _HAS_FULLWIDTH.search(text) else text
 
 
 def normalize_text(text: str) -> str:
