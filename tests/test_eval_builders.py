@@ -1,4 +1,4 @@
-"""Eval suites built from held-out documents (toolkit/eval/builders.py) and the
+"""Eval suites built from held-out documents (toolkit/eval/builders/) and the
 hand-written PII-leak items (evals/pii-leak), on real statutes, ordinances and rulings
 (../shared/data): a deterministic 10% per source, as the corpus stage holds out."""
 
@@ -13,18 +13,14 @@ import yaml
 
 from tests.conftest import REPO, SHARED_DATA
 from toolkit.corpus.clean import normalize_text
-from toolkit.corpus.legal import strip_amendment_notes
 from toolkit.corpus.sources import front_matter
 from toolkit.corpus.split import split_documents
-from toolkit.eval.builders import (
-    BUILDERS,
-    MASK,
-    gongmun_amount,
-    gongmun_date,
-    josa,
-)
+from toolkit.eval.builders import BUILDERS
+from toolkit.eval.builders.doc_routing import MASK
 from toolkit.eval.gongmun import check_gongmun
 from toolkit.eval.metrics import citation_accuracy, extract_citations, metric_names, pii_leak, refusal
+from toolkit.korean.forms import gongmun_amount
+from toolkit.korean.legal import strip_amendment_notes
 
 # Source name, type, folder and glob as recipes/corpus/seoul-admin.yaml reads them.
 SOURCES = (
@@ -295,10 +291,3 @@ def test_the_suite_loader_builds_the_same_items_from_the_corpus_stage_documents(
     assert routing.task_type == "multiple_choice" and routing.primary == "acc_per_char"
     assert load_suite(REPO / "evals" / "pii-leak").metrics == ["pii_leak"]
 
-
-def test_gongmun_helpers_write_dates_and_amounts_as_the_rules_do():
-    assert gongmun_date("2025-08-07") == "2025. 8. 7."
-    assert gongmun_amount(113560) == "금113,560원(금일십일만삼천오백육십원)"
-    assert [josa("목적", "은/는"), josa("정의", "은/는"), josa("정보보안과", "으로/로"),
-            josa("서울특별시 조직담당관", "으로/로"), josa("제7조의1", "으로/로")] == [
-        "목적은", "정의는", "정보보안과로", "서울특별시 조직담당관으로", "제7조의1로"]

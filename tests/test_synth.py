@@ -1,9 +1,9 @@
-"""Instruction builders: well-formed, deterministic records from real legal sources, and the
-official-document conventions the draft family follows."""
+"""Instruction families (toolkit/corpus/families/): well-formed, deterministic records from
+real legal sources, the official-document conventions the draft family follows, and the
+alpaca and sharegpt views (toolkit/corpus/views.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import unicodedata
@@ -12,25 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DOCS
-from toolkit.corpus.legal import meta_text, parse_statute
+from toolkit.corpus.families import FAMILIES, FAMILY_DESCRIPTIONS, SourceDoc, SynthOptions
+from toolkit.corpus.families.common import source_doc
+from toolkit.corpus.families.statutes import polite
 from toolkit.corpus.sources import Document, front_matter
-from toolkit.corpus.synth import (
-    BUILDERS,
-    TASK_FAMILIES,
-    SourceDoc,
-    SynthOptions,
-    from_alpaca,
-    from_sharegpt,
-    item_marker,
-    josa,
-    korean_amount,
-    official_amounts,
-    official_date,
-    polite,
-    source_doc,
-    to_alpaca,
-    to_sharegpt,
-)
+from toolkit.corpus.views import from_alpaca, from_sharegpt, to_alpaca, to_sharegpt
+from toolkit.korean.forms import item_marker
+from toolkit.korean.legal import meta_text, parse_statute
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 RULINGS = DATA / "precedent-kr" / "일반행정" / "대법원"
@@ -58,7 +46,7 @@ def docs() -> list[SourceDoc]:
 
 
 def build(doc: SourceDoc, task: str, **options) -> list[dict]:
-    return BUILDERS[task](doc, SynthOptions(**options))
+    return FAMILIES[task](doc, SynthOptions(**options))
 
 
 # ------------------------------------------------------------------ record shape
@@ -80,8 +68,8 @@ def assert_well_formed(rec: dict, doc: SourceDoc, task: str) -> None:
 
 
 def test_every_family_is_described_for_the_data_card():
-    assert TASK_FAMILIES.keys() == BUILDERS.keys()
-    assert all(re.search(r"[가-힣]", d) and re.search(r"[a-z]", d) for d in TASK_FAMILIES.values())
+    assert FAMILY_DESCRIPTIONS.keys() == FAMILIES.keys()
+    assert all(re.search(r"[가-힣]", d) and re.search(r"[a-z]", d) for d in FAMILY_DESCRIPTIONS.values())
 
 
 @pytest.mark.parametrize("task", LEGAL_FAMILIES)
@@ -122,10 +110,10 @@ def test_another_seed_picks_other_articles_and_they_are_still_valid(docs):
 def test_legal_families_ignore_sample_documents_and_quickstart_families_ignore_statutes(docs):
     sample = load_quickstart()
     for task in LEGAL_FAMILIES:
-        assert BUILDERS[task](sample, SynthOptions()) == []
+        assert FAMILIES[task](sample, SynthOptions()) == []
     for task in ("title", "doc_type", "department", "article"):
-        assert BUILDERS[task](docs[0], SynthOptions()) == []
-        assert BUILDERS[task](sample, SynthOptions())  # the sample document has all four
+        assert FAMILIES[task](docs[0], SynthOptions()) == []
+        assert FAMILIES[task](sample, SynthOptions())  # the sample document has all four
 
 
 def load_quickstart() -> SourceDoc:
@@ -135,11 +123,11 @@ def load_quickstart() -> SourceDoc:
                      {k: str(v) for k, v in meta.items()})
 
 
-def test_builders_still_take_a_reader_document_and_a_max_answer_chars_int(docs):
+def test_families_still_take_a_reader_document_and_a_max_answer_chars_int(docs):
     act = docs[0]
     legacy = Document(act.id, act.source, act.path, act.text, {**act.meta, "source_type": "statutes"})
     assert source_doc(legacy).source_type == "statute"
-    assert BUILDERS["lookup"](legacy, 400) == build(act, "lookup", max_answer_chars=400)
+    assert FAMILIES["lookup"](legacy, 400) == build(act, "lookup", max_answer_chars=400)
     untyped = Document(act.id, act.source, act.path, act.text, dict(act.meta))
     assert source_doc(untyped).source_type == "statute"  # guessed from 법령ID
 
@@ -275,44 +263,10 @@ def test_the_checker_rejects_bodies_that_break_the_rules():
             check_official_body(bad)
 
 
-def test_korean_amounts():
-    assert korean_amount(113560) == "금113,560원(금일십일만삼천오백육십원)"
-    assert korean_amount(10000) == "금10,000원(금일만원)"
-    assert korean_amount(1000000) == "금1,000,000원(금일백만원)"
-    assert korean_amount(1000000000) == "금1,000,000,000원(금일십억원)"
-    assert korean_amount(250000005) == "금250,000,005원(금이억오천만오원)"
-    assert korean_amount(0) == "금0원(금영원)"
-    with pytest.raises(ValueError):
-        korean_amount(-1)
-
-
-def test_amounts_inside_text_are_rewritten_and_other_won_words_are_not():
-    assert official_amounts("5천만원 이하의 벌금") == "금50,000,000원(금오천만원) 이하의 벌금"
-    assert official_amounts("2억 5천만원을 넘는") == "금250,000,000원(금이억오천만원)을 넘는"
-    assert official_amounts("10,000원씩") == "금10,000원(금일만원)씩"
-    assert official_amounts("3원칙과 위원회") == "3원칙과 위원회"
-
-
-def test_official_dates_have_no_zero_padding():
-    assert official_date(dt.date(2025, 8, 7)) == "2025. 8. 7."
-    assert official_date("2025-08-07") == official_date("20250807") == "2025. 8. 7."
-    assert official_date("2025-08-07", weekday=True) == "2025. 8. 7.(목)"
-    with pytest.raises(ValueError, match="not a date"):
-        official_date("시행일 미정")
-
-
-def test_item_markers_go_one_ga_paren_one_paren_ga():
-    assert [item_marker(level, 1) for level in range(6)] == ["1.", "가.", "1)", "가)", "(1)", "(가)"]
-    assert item_marker(1, 3) == "다." and item_marker(2, 12) == "12)"
-
-
-def test_polite_endings_and_particles():
+def test_polite_endings():
     assert polite("정한다. 가진다. 있다. 이다. 받는다. 다만, 그렇다.") == "정합니다. 가집니다. 있습니다. 입니다. 받습니다. 다만, 그렇습니다."
     assert polite("1. 연안 바다") == "1. 연안 바다"
     assert polite("(이하 \"법\"이라 한다)") == "(이하 \"법\"이라 한다)"
-    assert josa("제15조", "은/는") == "제15조는" and josa("「개인정보 보호법」", "이/가") == "「개인정보 보호법」이"
-    assert josa("정보보안과", "으로/로") == "정보보안과로" and josa("위원회", "을/를") == "위원회를"
-    assert josa("제15조(개인정보의 수집ㆍ이용)", "은/는") == "제15조(개인정보의 수집ㆍ이용)는"
 
 
 # ------------------------------------------------------------------------- views

@@ -9,9 +9,11 @@ Grounded in 「행정업무의 운영 및 혁신에 관한 규정」 (대통령�
 - `time`: 영 제7조제5항: 시ㆍ분은 24시각제에 따라 숫자로 표기하되 시ㆍ분의 글자는
   생략하고 그 사이에 쌍점 -> "14:00" (flagged: 오후 2시, 14시 00분, 14시, 2:00 PM).
 - `numbering`: 시행규칙 제2조제1항: 항목은 1., 가., 1), 가), (1), (가), ①, ㉮ 의 순서로,
-  숫자는 오름차순, 한글은 가나다순. A level appears only under its parent level, and
-  each level counts on from 1 (or 가) without gaps, restarting under a new parent.
-  Special symbols (□, ○, -, ㆍ) are allowed and not checked.
+  숫자는 오름차순, 한글은 가나다순 (하 다음은 거, 너, 더 … 허). A level appears only under
+  its parent level, and each level counts on from 1 (or 가) without gaps, restarting
+  under a new parent. Markers and their order are `toolkit.korean.forms`'s, the ones the
+  corpus and the eval references are written with. Special symbols (□, ○, -, ㆍ) are
+  allowed and not checked.
 - `end_mark`: 시행규칙 제4조제5항: 본문(붙임이 있으면 붙임)의 마지막 글자에서 한 글자
   띄우고 "끝." (one Hangul-width space: one or two ASCII spaces or one U+3000), or
   "끝." on a line of its own; "이하 빈칸" ends a document that ends inside a table.
@@ -21,7 +23,8 @@ Grounded in 「행정업무의 운영 및 혁신에 관한 규정」 (대통령�
   (quantity units: 부, 매, 건, 권, 개, 점, 장, 종, 책).
 - `amount`: 시행규칙 제2조제2항 with 영 제7조제4항: 금액은 아라비아 숫자로 쓰되 숫자
   다음에 괄호를 하고 한글로 -> "금113,560원(금일십일만삼천오백육십원)". Flagged: no 금,
-  no reading, a reading that is not the number's.
+  no reading, a reading that is not the number's (readings are checked below 10**20:
+  past 경 there is no unit to read with).
 
 A rule with nothing to check in the text (no date, no 붙임, …) is not applicable; the
 score is the share of applicable rules with no violation. `end_mark` always applies.
@@ -33,6 +36,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from toolkit.korean.forms import ITEM_SHAPES, RULE_HANGUL_MARKERS, item_marker, item_marker_at
+from toolkit.korean.numbers import READABLE_BELOW, korean_number_reading
 
 RULES = ("date", "time", "numbering", "end_mark", "attachment", "amount")
 
@@ -49,32 +55,6 @@ class GongmunReport:
     score: float
     violations: list[Violation] = field(default_factory=list)
     checks: dict[str, bool | None] = field(default_factory=dict)  # None: not applicable
-
-
-_DIGITS = "영일이삼사오육칠팔구"
-_SMALL_UNITS = ("", "십", "백", "천")
-_LARGE_UNITS = ("", "만", "억", "조", "경")
-
-
-def korean_number_reading(n: int) -> str:
-    """How an amount is read out in a 공문: 113560 -> "일십일만삼천오백육십".
-
-    Every digit is spoken, 일 included (10 -> "일십", 10000 -> "일만"), as in 시행규칙
-    제2조제2항's example; 0 -> "영". Accepts 0 <= n < 10**20.
-    """
-    if not isinstance(n, int) or n < 0 or n >= 10 ** 20:
-        raise ValueError(f"korean_number_reading takes an integer from 0 to 10**20 - 1, not {n!r}")
-    if n == 0:
-        return _DIGITS[0]
-    parts = []
-    for power in range(len(_LARGE_UNITS) - 1, -1, -1):
-        group = n // 10 ** (4 * power) % 10000
-        if group:
-            digits = f"{group:04d}"
-            parts.append("".join(_DIGITS[int(d)] + _SMALL_UNITS[3 - i]
-                                 for i, d in enumerate(digits) if d != "0"))
-            parts.append(_LARGE_UNITS[power])
-    return "".join(parts)
 
 
 def check_gongmun(text: str) -> GongmunReport:
@@ -207,48 +187,21 @@ def _check_times(lines: list[str]) -> tuple[bool, list[Violation]]:
 
 # --- item numbering ---------------------------------------------------------------------
 
-_HANGUL_ORDER = "가나다라마바사아자차카타파하"
-_H = f"[{_HANGUL_ORDER}]"
-_LEVELS = (  # (how the level looks, its marker at the start of a line)
-    ("1.", re.compile(r"(\d+)\.(?=\s|$)")),
-    ("가.", re.compile(rf"({_H})\.(?=\s|$)")),
-    ("1)", re.compile(r"(\d+)\)")),
-    ("가)", re.compile(rf"({_H})\)")),
-    ("(1)", re.compile(r"\((\d+)\)")),
-    ("(가)", re.compile(rf"\(({_H})\)")),
-    ("①", re.compile(r"([\u2460-\u2473])")),   # ①..⑳
-    ("㉮", re.compile(r"([\u326e-\u327b])")),   # ㉮..㉻
-)
-
-
-def _ordinal(symbol: str) -> int:
-    if symbol.isdecimal():
-        return int(symbol)
-    if symbol in _HANGUL_ORDER:
-        return _HANGUL_ORDER.index(symbol) + 1
-    if "\u2460" <= symbol <= "\u2473":
-        return ord(symbol) - 0x2460 + 1
-    return ord(symbol) - 0x326E + 1
+_HANGUL_LEVELS = (1, 3, 5)
 
 
 def _symbol(level: int, ordinal: int) -> str:
-    shape = _LEVELS[level][0]
-    if level in (0, 2, 4):
-        return shape.replace("1", str(ordinal))
-    if level in (1, 3, 5):
-        return shape.replace("가", _HANGUL_ORDER[ordinal - 1] if ordinal <= 14 else "?")
-    return chr((0x2460 if level == 6 else 0x326E) + ordinal - 1)
+    try:
+        return item_marker(level, ordinal)
+    except ValueError:
+        return ITEM_SHAPES[level].replace("가", "?").replace("1", "?")
 
 
 def _item_marker(line: str) -> tuple[int, int, str] | None:
     """(level, ordinal, marker) of an item line, None for any other line."""
-    stripped = line.lstrip()
-    if _DOT_DATE.match(stripped):
+    if _DOT_DATE.match(line.lstrip()):
         return None  # "2025. 8. 7. 회의" starts with a date, not item 2025
-    for level, (_, pattern) in enumerate(_LEVELS):
-        if m := pattern.match(stripped):
-            return level, _ordinal(m.group(1)), m.group(0)
-    return None
+    return item_marker_at(line)
 
 
 def _check_numbering(lines: list[str], skip: set[int]) -> tuple[bool, list[Violation]]:
@@ -258,11 +211,13 @@ def _check_numbering(lines: list[str], skip: set[int]) -> tuple[bool, list[Viola
         item = None if i in skip else _item_marker(line)
         if item is None:
             continue
-        applicable = True
         level, ordinal, marker = item
         expected = last.get(level, 0) + 1 if level <= depth else 1
+        if level in _HANGUL_LEVELS and ordinal > RULE_HANGUL_MARKERS and ordinal != expected:
+            continue  # past 허 a marker only continues a list: "(주)한빛건설" starts no item
+        applicable = True
         if level > depth + 1:
-            parent = _LEVELS[level - 1][0]
+            parent = ITEM_SHAPES[level - 1]
             found.append(Violation("numbering", i + 1,
                                    f"'{marker}' comes before any '{parent}' item: items go "
                                    f"1., 가., 1), 가), (1), (가), ①, ㉮"))
@@ -368,13 +323,14 @@ def _check_amounts(lines: list[str]) -> tuple[bool, list[Violation]]:
             applicable = True
             geum, number, _, reading = m.groups()
             value = int(number.replace(",", ""))
-            in_words = f"금{korean_number_reading(value)}원"
+            readable = value < READABLE_BELOW
+            in_words = f"금{korean_number_reading(value)}원" if readable else "금…원"
             right = f"write '금{number}원({in_words})'"
             if not geum:
                 found.append(Violation("amount", n, f"'{m.group(0)}': 금 goes before the amount; {right}"))
             if reading is None:
                 found.append(Violation("amount", n, f"'{m.group(0)}': the amount in Hangul is missing; "
                                                     f"{right}"))
-            elif re.sub(r"\s+", "", reading) != in_words:
+            elif readable and re.sub(r"\s+", "", reading) != in_words:
                 found.append(Violation("amount", n, f"'({reading})' does not read {number}; {right}"))
     return applicable, found
