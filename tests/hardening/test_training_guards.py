@@ -1,0 +1,90 @@
+"""Training never publishes non-finite weights, and resume survives a kill during a
+checkpoint save."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from tests.conftest import write_recipe
+from toolkit.errors import GongmuError
+from toolkit.recipe import load_recipe
+from toolkit.stages import run_stage
+from toolkit.train.trainer import checkpoint_dir, newest_complete_checkpoint
+
+
+def test_a_non_finite_update_on_a_step_that_logs_nothing_stops_training(tiny_model, tmp_path):
+    """One NaN in the base weights: the first step's update poisons the adapter. The
+    loss is logged only every 5 steps, so only the per-step check can see it."""
+    poisoned = tmp_path / "poisoned"
+    shutil.copytree(tiny_model, poisoned)
+    weights = poisoned / "model.safetensors"
+    tensors = load_file(weights)
+    name = next(k for k in tensors if k.endswith("mlp.down_proj.weight"))
+    tensors[name][0, 0] = float("nan")
+    save_file(tensors, weights, metadata={"format": "pt"})
+    recipe = load_recipe(write_recipe(tmp_path, poisoned),
+                         ["tracking.enabled=false", "train.logging_steps=5", "train.max_steps=3"])
+    run_stage(recipe, "corpus")
+    with pytest.raises(GongmuError, match=r"non-finite at step 1 .*nothing was saved"):
+        run_stage(recipe, "train")
+    assert not recipe.stage_dir("train").exists()
+
+
+def _checkpoint(folder: Path, step: int, complete: bool) -> Path:
+    path = folder / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "adapter_model.safetensors").write_bytes(b"weights")
+    if complete:
+        (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    return path
+
+
+def test_the_newest_complete_checkpoint_is_chosen(tmp_path):
+    _checkpoint(tmp_path, 3, complete=True)
+    _checkpoint(tmp_path, 6, complete=False)  # the kill came during this save
+    (tmp_path / "checkpoint-9").mkdir()  # only the folder was made
+    assert newest_complete_checkpoint(tmp_path).name == "checkpoint-3"
+    (tmp_path / "checkpoint-3" / "trainer_state.json").write_text("{trunc")
+    assert newest_complete_checkpoint(tmp_path) is None
+
+
+def test_resume_after_a_kill_during_a_checkpoint_save(tiny_model, tmp_path):
+    """The run is killed while checkpoint-4 is being written (here: its trainer_state.json,
+    written last, is missing); --resume continues from checkpoint-2 and completes."""
+    overrides = ["train.max_steps=6", "train.save_steps=2", "train.save_total_limit=5",
+                 "tracking.enabled=false"]
+    path = write_recipe(tmp_path, tiny_model, name="k")
+    recipe = load_recipe(path, overrides)
+    run_stage(recipe, "corpus")
+    exe = Path(sys.executable).parent / "gongmu"
+    proc = subprocess.Popen([str(exe), "train", str(path), *overrides],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = checkpoint_dir(recipe) / "checkpoint-4" / "trainer_state.json"
+    deadline = time.time() + 300
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert marker.exists(), "the run never reached checkpoint-4"
+    marker.unlink()  # as a kill before the save's last file leaves it
+    for later in checkpoint_dir(recipe).glob("checkpoint-*"):
+        if int(later.name.split("-")[1]) > 4:
+            shutil.rmtree(later)
+    resumed = subprocess.run([str(exe), "train", str(path), *overrides, "--resume"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    manifest = json.loads((recipe.stage_dir("train") / "manifest.json").read_text())
+    assert manifest["figures"]["resumed_from"] == "checkpoint-2"
+    assert manifest["figures"]["steps"] == 6
+    adapter = load_file(recipe.stage_dir("train") / "adapter" / "adapter_model.safetensors")
+    assert all(torch.isfinite(t).all() for t in adapter.values())
