@@ -172,8 +172,20 @@ def corpus_scan_pii(
     else:
         raise GongmuError(f"{path} does not exist; give a file or a folder.")
     counts: Counter = Counter()
+    unreadable: list[str] = []
     for file in files:
-        for f in scan_file(file):
+        try:
+            findings = scan_file(file)
+        except (GongmuError, OSError) as exc:
+            if not path.is_dir():
+                raise
+            # One unreadable file must not hide what the others hold: say so and go on.
+            reason = str(exc) if isinstance(exc, GongmuError) else (
+                f"{file} cannot be read ({exc.strerror or exc})")
+            unreadable.append(reason)
+            console.print(f"[yellow]warning[/] {escape(reason)}", highlight=False, soft_wrap=True)
+            continue
+        for f in findings:
             counts[f.type] += 1
             if as_json:
                 row = f.as_json()
@@ -187,6 +199,11 @@ def corpus_scan_pii(
         for kind, n in counts.most_common():
             table.add_row(kind, str(n))
         console.print(table if counts else "no personal data found")
+    if unreadable:
+        raise GongmuError(
+            f"{len(unreadable)} of {len(files)} files could not be scanned, so they may hold "
+            f"personal data nobody checked: {'; '.join(r.rstrip('.') for r in unreadable[:5])}"
+            f"{' …' if len(unreadable) > 5 else ''}. The other files were scanned.")
     if fail_on_find and counts:
         raise typer.Exit(1)
 

@@ -17,10 +17,11 @@ import calendar
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from toolkit.errors import DataError
+from toolkit.korean.width import fold_fullwidth
 
 PII_TYPES = (
     "주민등록번호", "외국인등록번호", "전화번호", "이메일", "사업자등록번호",
@@ -269,7 +270,12 @@ _LOT = re.compile(
 _LOT_BRANCH = re.compile(r"의[ \t]?\d{1,4}(?![0-9])")
 # An apartment unit: 101동 1203호.
 _UNIT = re.compile(r"동[ \t]?\d{1,5}호(?![0-9])")
-_UNIT_AFTER = re.compile(r",?[ \t]?\d{1,4}동[ \t]?\d{1,5}호|[ \t]\d{1,3}층(?:[ \t]?\d{1,5}호)?")
+# What follows a building number, with or without a comma: ", 101동 1203호", " 3층",
+# ", 3층 301호", ", 지하 1층", ", 301호".
+_UNIT_AFTER = re.compile(
+    r",?[ \t]?(?:\d{1,4}동(?:[ \t]?\d{1,5}호)?|(?:지하[ \t]?)?\d{1,3}층(?:[ \t]?\d{1,5}호)?|\d{1,5}호)"
+    r"(?![0-9])"
+)
 _ADMIN_UNIT = re.compile(
     r"(?:[가-힣]{1,6}(?:특별시|광역시|특별자치시|특별자치도)|[가-힣]{1,3}(?:남도|북도)|경기도|강원도|제주도"
     r"|[가-힣]{1,4}(?:시|군|구|읍|면)|[가-힣]{1,5}\d{0,2}(?:동|리)|[가-힣]{1,4}\d{1,2}가"
@@ -320,7 +326,12 @@ def _extend_left(text: str, start: int) -> tuple[int, int]:
 
 def _extend_right(text: str, end: int) -> int:
     m = _UNIT_AFTER.match(text, end)
-    return m.end() if m else end
+    if not m:
+        return end
+    nxt = text[m.end():m.end() + 1]
+    if nxt and "가" <= nxt <= "힣" and nxt not in _AFTER_NUMBER_OK:
+        return end  # 1호선, 3층짜리: not a unit
+    return m.end()
 
 
 def _word_start(text: str, end: int, limit: int = 12) -> int:
@@ -401,9 +412,16 @@ _ROLES = (
     "피해자 가해자 피의자 보호자 의뢰인 수령인 수취인 고인 망인"
 ).split() + ["원 고", "피 고", "성 명"]
 _TITLES = "주무관 사무관 서기관 부이사관 이사관 과장 팀장 국장 실장 장관 차관 위원장 청장 처장 원장 담당관 대변인".split()
+# Court rulings put the role in brackets (【원고, 상고인】 홍길동, [원고] 홍길동), number the
+# parties (원고 1. 홍길동) and qualify them (피고 보조참가인 홍길동, 원고(선정당사자)).
+_PARTY_QUALIFIERS = "상고인 피상고인 항소인 피항소인 항고인 재항고인 상대방 보조참가인 참가인".split()
 # "성명(한글): 홍길동": a short parenthetical may come between the word and the name.
-_MARKER = re.compile(_alternation(_ROLES + _TITLES)
-                     + r"(?:\([가-힣]{1,4}\))?(?:[ \t]*[:：][ \t]*|[ \t]+)")
+_MARKER = re.compile(
+    r"[【\[]?(?P<role>" + _alternation(_ROLES + _TITLES) + r")"
+    + r"(?:[ \t]?\d{1,2}\.?)?(?:\([가-힣]{1,6}\))?"
+    + r"(?:(?:,[ \t]*|[ \t]+)" + _alternation(_PARTY_QUALIFIERS) + r")*"
+    + r"(?:\([가-힣]{1,6}\))?(?:[】\]][ \t]*|[ \t]*[:：][ \t]*|[ \t]+)"
+)
 # A name written before its title: "김하늘 주무관".
 _TITLE_AFTER_NAME = re.compile(_alternation(["주무관", "사무관", "서기관", "변호사"]) + r"(?![가-힣])")
 _HANGUL_RUN = re.compile(r"[가-힣]+")
@@ -450,9 +468,11 @@ _NOT_NAMES = frozenset(
 # Endings that make a word an agency, office or title rather than a person.
 _NOT_NAME_ENDINGS = ("청", "장", "처", "부", "회사", "법인", "조합", "공단", "공사", "은행", "학교", "협회",
                      "위원회", "기관", "센터", "재단", "관", "과", "국", "실", "팀", "원회", "단체")
-# Cities, counties and districts whose names start like a person's (피고 성남시, 피고 강남구).
+# Provinces, cities, counties and districts whose names start like a person's (피고 경기도,
+# 피고 성남시, 피고 강남구).
 _PLACE_NAMES = frozenset(
     """
+    경기도 강원도 제주도
     서울시 인천시 수원시 성남시 안양시 안산시 용인시 고양시 구리시 오산시 하남시 이천시 안성시 김포시 양주시
     여주시 원주시 강릉시 제천시 천안시 공주시 서산시 당진시 전주시 정읍시 남원시 김제시 여수시 나주시 경주시
     김천시 안동시 구미시 문경시 경산시 진주시 사천시 김해시 양산시 제주시 의정부시 남양주시 동두천시 서귀포시
@@ -475,8 +495,10 @@ _AFTER_COMMON_WORD = _PARTICLES | frozenset(
 )
 
 
-def _name_in(run: str) -> str | None:
-    """The person's name at the start of a Hangul run, or None when it is not one."""
+def _name_in(run: str, field: bool = False) -> str | None:
+    """The person's name at the start of a Hangul run, or None when it is not one. In a
+    `field` (the run alone after "[원고]" or "성명:", up to the line's end) a common word
+    with a particle (조정+은) is read as a name: a particle does not end a line there."""
     if len(run) < 2:
         return None
     if run[:2] in COMPOUND_SURNAMES and len(run) >= 3:
@@ -491,7 +513,8 @@ def _name_in(run: str) -> str | None:
     for n in lengths:
         name, rest = run[:n], run[n:]
         if len(name) == n and (not rest or rest in _PARTICLES):
-            if any(run[:k] in _NOT_NAMES and (run[k:] in _AFTER_COMMON_WORD or k == len(run))
+            if any(run[:k] in _NOT_NAMES
+                   and (k == len(run) or (not field and run[k:] in _AFTER_COMMON_WORD))
                    for k in range(2, len(run) + 1)):
                 return None
             if len(name) >= 3 and (name.endswith(_NOT_NAME_ENDINGS) or name in _PLACE_NAMES):
@@ -500,14 +523,14 @@ def _name_in(run: str) -> str | None:
     return None
 
 
-def _name_after(text: str, pos: int) -> Finding | None:
+def _name_after(text: str, pos: int, field: bool = False) -> Finding | None:
     m = _HANGUL_RUN.match(text, pos)
     if not m:
         return None
     after = text[m.end():m.end() + 1]
     if after and after in "○〇◯●*＊XxOㅇ△□":
         return None  # masked: 김○○, 박**
-    name = _name_in(m.group())
+    name = _name_in(m.group(), field and after in ("", "\n"))
     if name is None:
         return None
     return Finding("이름", m.start(), m.start() + len(name), name, 0.8)
@@ -541,11 +564,11 @@ def _names(text: str):
             if not nxt:
                 break
             pos = nxt.end()
-        found = _name_after(text, pos)
+        found = _name_after(text, pos, field=m.group().rstrip(" \t")[-1] in "】]:：")
         if found is None:
             continue
         yield found
-        if m.group().rstrip(" \t:：") in _LIST_ROLES:
+        if m.group("role") in _LIST_ROLES:
             end = found.end
             while True:
                 nxt = _LIST_NEXT.match(text, end)
@@ -574,10 +597,28 @@ def _names(text: str):
 _DETECTORS = (_numbers, _emails, _passports, _addresses, _names)
 
 
+# Hyphens as word processors and fonts print them (U+2010 hyphen, U+2011 non-breaking
+# hyphen, U+2012 figure dash, U+2013 en dash, U+2212 minus; U+FF0D is full-width and
+# folded below) are read as "-".
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2212"})
+
+
+def _detection_text(text: str) -> str:
+    """`text` as the detectors read it: full-width ASCII (０１０, ＠, the ideographic
+    space) folded and dashes made hyphens. One character for one, so offsets into it are
+    offsets into `text`."""
+    return fold_fullwidth(text).translate(_DASHES)
+
+
 def find_pii(text: str) -> list[Finding]:
     """Every personal-information span in `text` (NFC), sorted by start, non-overlapping:
-    where candidates overlap, the more specific type wins, then the longer span."""
-    candidates = [f for detect in _DETECTORS for f in detect(text)]
+    where candidates overlap, the more specific type wins, then the longer span. Offsets
+    and `text` of each finding are those of `text` as given (full-width digits and
+    Unicode dashes are found, and reported as written)."""
+    view = _detection_text(text)
+    candidates = [f for detect in _DETECTORS for f in detect(view)]
+    if view != text:
+        candidates = [replace(f, text=text[f.start:f.end]) for f in candidates]
     candidates.sort(key=lambda f: (-_SPECIFICITY[f.type], -(f.end - f.start), f.start))
     starts: list[int] = []  # the kept findings, sorted and disjoint
     kept: list[Finding] = []

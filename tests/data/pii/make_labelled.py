@@ -699,6 +699,85 @@ def render(template: str, gen: Gen) -> Builder:
     return b
 
 
+# ---------------------------------------------------------------------------
+# Issue 15 (hardening), item 9: what the detector used to miss. Court-ruling layouts
+# (【원고】, [원고], 원고 1., 피고 보조참가인), hyphens as Unicode dashes, full-width
+# digits, and address units after the building number (", 3층", ", 301호", ", 101동").
+# Rendered with a generator of their own and appended after the records above, so that
+# those keep their text and ids.
+# ---------------------------------------------------------------------------
+UNICODE_DASHES = ["\u2010", "\u2011", "\u2012", "\u2013", "\u2212", "\uff0d"]
+FULLWIDTH_DIGITS = str.maketrans("0123456789-", "０１２３４５６７８９－")
+
+
+class HardeningGen(Gen):
+    def __init__(self, rng: random.Random):
+        super().__init__(rng)
+        self.dashes = 0  # each dash in turn, so that every one is in the set
+
+    def phone_unicode_dash(self):
+        v = self.r.choice([self.seoul, self.regional, self.mobile, self.voip, self.rep])()[0][0]
+        dash = UNICODE_DASHES[self.dashes % len(UNICODE_DASHES)]
+        self.dashes += 1
+        return [(re.sub(r"(?<=[0-9)])[-. ](?=[0-9])", dash, v), "전화번호")]
+
+    def mobile_fullwidth(self):
+        v = self.mobile()[0][0]
+        return [(v.translate(FULLWIDTH_DIGITS) if self.r.random() < 0.5
+                 else v.translate(str.maketrans("0123456789", "０１２３４５６７８９")), "전화번호")]
+
+    def rrn_fullwidth(self):
+        return [(self._rrn("rrn").translate(FULLWIDTH_DIGITS), "주민등록번호")]
+
+    def address_suffix(self):
+        r = self.r
+        sido, sigungu, roads = r.choice(PLACES)
+        head = " ".join([sido] + ([sigungu] if sigungu else []))
+        unit = r.choice([f", {r.randint(2, 15)}층", f" {r.randint(2, 15)}층", f", {r.randint(101, 1203)}호",
+                         f", {r.randint(101, 120)}동", f", {r.randint(2, 9)}층 {r.randint(201, 905)}호",
+                         f", 지하 {r.randint(1, 3)}층"])
+        return [(head + " " + self._road_tail(r.choice(roads)) + unit, "주소")]
+
+
+HARDENING_TEMPLATES = [
+    "【원고】 {name}\n【피고】 {head}\n【변론종결】 {date}\n【판결선고】 {date}",
+    "[원고] {name}\n[피고] {head}\n[주문] 원고의 청구를 기각한다.",
+    "【원고, 상고인】 {name} (소송대리인 변호사 {name})\n【피고, 피상고인】 {head}",
+    "【원고, 피상고인】 {name}\n【피고, 상고인】 {head} (소송대리인 변호사 {name})",
+    "【원고(선정당사자), 항소인】 {name}\n【피고, 피항소인】 {head}",
+    "원고 1. {name}\n원고 2. {name}\n피고 {head}",
+    "피고 보조참가인 {name}\n피고 {head}",
+    "【피고 보조참가인】 {name} (소송대리인 변호사 {name})",
+    "[원고] {name}, [피고 보조참가인] {name}",
+    "연락처: {phone_unicode_dash}",
+    "담당자 {name} 주무관(☎ {phone_unicode_dash}, {email})",
+    "문의 {phone_unicode_dash} 또는 {phone_unicode_dash}",
+    "휴대전화 {mobile_fullwidth}",
+    "신청인 {name}(주민등록번호 {rrn_fullwidth}, 연락처 {mobile_fullwidth})",
+    "주소: {address_suffix}",
+    "소재지 {address_suffix} (우 {zip})",
+    "회의 장소: {address_suffix} 대회의실",
+]
+
+HARDENING_NEGATIVE_TEMPLATES = [
+    "【원고, 피상고인】 원고\n【피고, 상고인】 {head}\n【주문】 상고를 기각한다.",
+    "【원고, 상고인】 {masked}\n【피고, 피상고인】 경기도 (소송대리인 변호사 {masked})",
+    "[원고] {masked}  [피고] {masked}  [피고 보조참가인] {masked}",
+    "【이    유】 상고이유를 판단한다. 원고 1. 주장의 요지",
+    "피고 보조참가인은 피고 강원도의 처분에 관하여 원고 2.의 청구를 다툰다.",
+    "지하철 1호선 시청역 3번 출구, 세종대로 일대 통제 (09:00－18:00)",
+]
+
+
+def hardening_records() -> list[tuple[str, Builder]]:
+    gen = HardeningGen(random.Random(SEED + 15))
+    records = []
+    for round_ in range(3):
+        records += [("p", render(t, gen)) for t in HARDENING_TEMPLATES]
+        records += [("n", render(t, gen)) for t in HARDENING_NEGATIVE_TEMPLATES]
+    return records
+
+
 def main(out: Path = OUT) -> None:
     rng = random.Random(SEED)
     gen = Gen(rng)
@@ -715,6 +794,7 @@ def main(out: Path = OUT) -> None:
     seen: set[str] = set()
     records = [rec for rec in records if not (rec[1].text in seen or seen.add(rec[1].text))]
     rng.shuffle(records)
+    records += [rec for rec in hardening_records() if not (rec[1].text in seen or seen.add(rec[1].text))]
     with Path(out).open("w", encoding="utf-8") as f:
         for i, (_, b) in enumerate(records):
             text = b.text
