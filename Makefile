@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup quickstart test test-llamacpp clean
+.PHONY: setup quickstart test test-fast test-llamacpp clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,10 @@ quickstart: setup
 test: setup
 	scripts/setup/install_browser.sh
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the end-to-end and multi-process tests (marked slow).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not llamacpp" -q
 
 # Opt-in: GGUF exports loaded by llama.cpp and compared with transformers. Builds
 # llama-cpp-python from source the first time (about 10 minutes on 2 cores).
