@@ -65,11 +65,11 @@ class Reader:
     """A corpus source type. `read(path, data, options)` turns one file (its bytes: `data`)
     into documents: it yields `{"text": str, "meta": {...}}` per document, adding
     `"line": n` when one file holds many records (the document id and path then end in
-    `:n`). A file it cannot read raises ValueError (or `toolkit.corpus.formats.Unreadable`)
-    with the reason; a bad record is yielded as such an exception. Either way the corpus
-    stage quarantines it and goes on. `options` is an instance of the `options` model (None
-    without one). `glob` and `profile` are the defaults of `corpus.sources[].glob` and
-    `.profile` for this type."""
+    `:n`), and `{"line": n, "unreadable": "why"}` for a record it cannot read. A file it
+    cannot read at all raises ValueError (or `toolkit.corpus.formats.Unreadable`) with the
+    reason. The corpus stage quarantines what is unreadable, with the reason, and goes on.
+    `options` is an instance of the `options` model (None without one). `glob` and
+    `profile` are the defaults of `corpus.sources[].glob` and `.profile` for this type."""
 
     name: str
     read: Callable[..., Iterable[Any]]
@@ -243,11 +243,13 @@ def check_name(group: str, name: str) -> str:
 # --------------------------------------------------------------------------- options
 
 
-def validate_options(group: str, name: str, options: Mapping[str, Any] | None) -> dict:
+def validate_options(group: str, name: str, options: Mapping[str, Any] | None,
+                     at: tuple = ()) -> dict:
     """The options for plug-in `name` checked by its own options model, defaults filled
     in, as plain data. For use inside a pydantic validator: errors come out as a
-    ValidationError located at each bad key (an unknown key names the nearest valid one),
-    so the recipe loader reports the file and line."""
+    ValidationError located at each bad key (below `at`, within the validated field; an
+    unknown key names the nearest valid one), so the recipe loader reports the file and
+    line."""
     plugin = load(group, name)
     options = dict(options or {})
     if plugin.options is None:
@@ -258,7 +260,7 @@ def validate_options(group: str, name: str, options: Mapping[str, Any] | None) -
     try:
         return plugin.options.model_validate(options).model_dump(mode="json")
     except ValidationError as exc:
-        raise _with_key_hints(exc, plugin, group) from None
+        raise _with_key_hints(exc, plugin, group, at) from None
 
 
 def options_model(group: str, name: str, options: Mapping[str, Any] | None):
@@ -267,11 +269,11 @@ def options_model(group: str, name: str, options: Mapping[str, Any] | None):
     return None if plugin.options is None else plugin.options.model_validate(dict(options or {}))
 
 
-def _with_key_hints(exc: ValidationError, plugin, group: str) -> ValidationError:
+def _with_key_hints(exc: ValidationError, plugin, group: str, at: tuple) -> ValidationError:
     valid = list(plugin.options.model_fields)
     errors = []
     for err in exc.errors():
-        detail = {"type": err["type"], "loc": err["loc"], "input": err.get("input")}
+        detail = {"type": err["type"], "loc": (*at, *err["loc"]), "input": err.get("input")}
         if "ctx" in err:
             detail["ctx"] = err["ctx"]
         if err["type"] == "extra_forbidden":
@@ -308,9 +310,9 @@ def installed() -> list[dict]:
     return rows
 
 
-def print_plugins(rows: list[dict] | None = None) -> int:
-    """`gongmu plugins`: the installed plug-ins as a table per group. Returns the exit
-    code: 1 when any is broken, else 0."""
+def print_plugins(rows: list[dict] | None = None) -> None:
+    """`gongmu plugins`: the installed plug-ins as one table per group; a plug-in that
+    cannot be loaded is listed as broken, with the reason."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -327,7 +329,11 @@ def print_plugins(rows: list[dict] | None = None) -> int:
             table.add_row(escape(row["name"]), escape(row["package"]), escape(row["version"]),
                           status if row["status"] == "ok" else f"[bold red]{status}[/]")
         console.print(table)
-    return int(any(r["status"] != "ok" for r in rows))
+    broken = sum(r["status"] != "ok" for r in rows)
+    if broken:
+        console.print(f"[yellow]warning[/] {broken} plug-in(s) cannot be loaded; recipes and "
+                      f"suites that name them fail until their package is fixed or removed.",
+                      highlight=False, soft_wrap=True)
 
 
 def plugins_used(used: Mapping[str, Iterable[str]]) -> list[dict]:

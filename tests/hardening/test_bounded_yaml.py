@@ -61,7 +61,7 @@ def test_suite_yaml_alias_bomb_is_refused_naming_the_file_and_line(tmp_path):
     suite = tmp_path / "bomb-suite"
     suite.mkdir()
     (suite / "suite.yaml").write_text(
-        "name: bomb\ntask: generation\nitems: items.jsonl\n" + alias_bomb(key="description"),
+        "name: bomb\ntask_type: generation\nitems: items.jsonl\n" + alias_bomb(key="description"),
         encoding="utf-8")
     (suite / "items.jsonl").write_text("", encoding="utf-8")
     with pytest.raises(DataError) as exc:

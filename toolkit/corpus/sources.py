@@ -1,6 +1,8 @@
 """Readers: turn the files of a `corpus.sources[]` entry into documents, or quarantine
-them with a reason. A reader never raises on bad input: every file ends as documents or
-as one Quarantined entry (JSONL: one per bad line)."""
+them with a reason. A source's `type` names a reader registered in the `gongmu.readers`
+entry-point group (`toolkit.plugins.Reader`): the built-ins at the end of this module, or
+a plug-in's. Bad input never stops the corpus: every file ends as documents or as one
+Quarantined entry (a many-record file such as JSONL: one per bad record)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,12 @@ from pathlib import Path
 from typing import Iterator
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from toolkit import plugins
 from toolkit.corpus.formats import Unreadable, decode_text, iter_jsonl, read_hwpx, read_pdf
 from toolkit.errors import DataError
+from toolkit.plugins import Reader
 from toolkit.recipe import CorpusSource
 from toolkit.safe_yaml import load_yaml
 
@@ -74,84 +79,141 @@ def source_files(source: CorpusSource) -> list[Path]:
 
 
 def read_source_file(source: CorpusSource, path: Path) -> Iterator[Document | Quarantined]:
-    """The documents of one file of `source` (JSONL: one per line), or Quarantined entries."""
+    """The documents of one file of `source`, read by the reader its type names (built-in
+    or plug-in), or Quarantined entries: one for a file that cannot be read, one per bad
+    record of a file that holds many."""
     name = source.source_name
     rel = path.relative_to(source.path).as_posix()
-    doc_id = f"{name}/{rel}"
+    file_id = f"{name}/{rel}"
     try:
         data = path.read_bytes()
     except OSError as exc:
-        yield Quarantined(name, str(path), f"cannot read: {exc.strerror or exc}", doc_id)
+        yield Quarantined(name, str(path), f"cannot read: {exc.strerror or exc}", file_id)
         return
+    reader = plugins.load(plugins.READERS, source.type)
+    options = plugins.options_model(plugins.READERS, source.type, source.options)
     base = {
         "source": name, "source_type": source.type, "path": str(path), "relpath": rel,
         "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
         "profile": source.profile_name,
     }
-    if source.type == "jsonl":
-        yield from _jsonl_documents(source, path, doc_id, base)
-        return
-    try:
-        text, meta = _read_one(source, path, data, base)
-    except Unreadable as exc:
-        yield Quarantined(name, str(path), str(exc), doc_id)
-        return
-    yield Document(doc_id, name, str(path), text, meta)
-
-
-def _read_one(source: CorpusSource, path: Path, data: bytes, base: dict) -> tuple[str, dict]:
-    meta = dict(base)
-    if source.type == "hwpx":
-        text, extra = read_hwpx(path)
-        meta.update({k: _meta_value(v) for k, v in extra.items()})
-        meta["encoding"] = "hwpx"
-    elif source.type == "pdf":
-        text, extra = read_pdf(path)
-        meta.update({k: _meta_value(v) for k, v in extra.items()})
-        meta["encoding"] = "pdf"
-    else:
-        raw, encoding = decode_text(data)
-        meta["encoding"] = encoding
-        # NFC before parsing, so front-matter keys saved decomposed still match.
-        raw = unicodedata.normalize("NFC", raw)
-        if source.type == "text":
-            text = raw
-        else:
-            try:
-                fields, text = front_matter(raw)
-            except (ValueError, yaml.YAMLError) as exc:
-                raise Unreadable(f"bad front matter: {str(exc).splitlines()[0]}") from None
-            meta.update({k: _meta_value(v) for k, v in fields.items() if k not in _SKIP_META})
-    if "title" not in meta or not meta.get("title"):
-        meta["title"] = next((meta[k] for k in TITLE_KEYS if meta.get(k)), None)
-    return text, meta
-
-
-def _jsonl_documents(source: CorpusSource, path: Path, file_id: str, base: dict) -> Iterator[Document | Quarantined]:
-    name = source.source_name
     produced = 0
     try:
-        for lineno, item in iter_jsonl(path, source.field_map):
+        for record in reader.read(path, data, options):
             produced += 1
-            doc_id = f"{file_id}:{lineno}"
-            if isinstance(item, Unreadable):
-                yield Quarantined(name, f"{path}:{lineno}", str(item), doc_id)
+            if "unreadable" in record:  # one bad record of a many-record file
+                at = f":{record.get('line', produced)}"
+                yield Quarantined(name, f"{path}{at}", record["unreadable"], f"{file_id}{at}")
                 continue
-            meta = {**base, "path": f"{path}:{lineno}", "line": lineno, "encoding": None}
-            meta.update({k: _meta_value(v) for k, v in item["meta"].items()})
-            if item.get("id"):
-                meta["record_id"] = str(item["id"])
-            meta["sha256"] = hashlib.sha256(item["text"].encode("utf-8")).hexdigest()
-            meta.setdefault("title", None)
-            yield Document(doc_id, name, f"{path}:{lineno}", item["text"], meta)
-    except Unreadable as exc:
+            yield _document(file_id, base, record)
+    except UNREADABLE as exc:
         yield Quarantined(name, str(path), str(exc), file_id)
         return
     if not produced:
         yield Quarantined(name, str(path), "no records (only blank lines)", file_id)
 
 
+def _document(file_id: str, base: dict, record: dict) -> Document:
+    """A reader's record as a Document: the file's metadata, then the record's own (values
+    as text); a record of a many-record file (`line`) is named and hashed by itself."""
+    meta = dict(base)
+    doc_id, line = file_id, record.get("line")
+    if line is not None:
+        doc_id = f"{file_id}:{line}"
+        meta.update({"path": f"{base['path']}:{line}", "line": line, "encoding": None})
+    meta.update({k: _meta_value(v) for k, v in (record.get("meta") or {}).items()})
+    if line is not None:
+        meta["sha256"] = hashlib.sha256(record["text"].encode("utf-8")).hexdigest()
+    if not meta.get("title"):
+        meta["title"] = next((meta[k] for k in TITLE_KEYS if meta.get(k)), None)
+    return Document(doc_id, base["source"], meta["path"], record["text"], meta)
+
+
 def documents(source: CorpusSource) -> Iterator[Document | Quarantined]:
     """Every document of a source, in file order (outside the pipeline: tests, notebooks)."""
     for path in source_files(source):
         yield from read_source_file(source, path)
+
+
+# --------------------------------------------------------------------------- built-in readers
+
+# What a reader raises (or yields) for a file (or record) it cannot read.
+UNREADABLE = (Unreadable, ValueError)
+
+
+def _decoded(data: bytes) -> tuple[str, str]:
+    raw, encoding = decode_text(data)
+    # NFC before parsing, so front-matter keys saved decomposed still match.
+    return unicodedata.normalize("NFC", raw), encoding
+
+
+def read_front_matter_file(path: Path, data: bytes, options=None) -> Iterator[dict]:
+    """A Markdown or text file with an optional `---` YAML front matter: its fields are the
+    document's metadata (제목, 문서종류, 담당부서, legalize-kr keys …)."""
+    text, encoding = _decoded(data)
+    try:
+        fields, body = front_matter(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise Unreadable(f"bad front matter: {str(exc).splitlines()[0]}") from None
+    yield {"text": body, "meta": {"encoding": encoding,
+                                  **{k: v for k, v in fields.items() if k not in _SKIP_META}}}
+
+
+def read_text_file(path: Path, data: bytes, options=None) -> Iterator[dict]:
+    """A plain text file, decoded (UTF-8, UTF-16/32 with a BOM, CP949/EUC-KR)."""
+    text, encoding = _decoded(data)
+    yield {"text": text, "meta": {"encoding": encoding}}
+
+
+def read_hwpx_file(path: Path, data: bytes, options=None) -> Iterator[dict]:
+    text, extra = read_hwpx(path)
+    yield {"text": text, "meta": {**extra, "encoding": "hwpx"}}
+
+
+def read_pdf_file(path: Path, data: bytes, options=None) -> Iterator[dict]:
+    text, extra = read_pdf(path)
+    yield {"text": text, "meta": {**extra, "encoding": "pdf"}}
+
+
+class JsonlOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field_map: dict[str, str] = Field(
+        default_factory=lambda: {"text": "text"},
+        description="Our field -> the file's key. `text` is required; `id`, `title` and any "
+        "other entries are copied into the document's metadata.",
+    )
+
+    @field_validator("field_map")
+    @classmethod
+    def _maps_text(cls, value: dict[str, str]) -> dict[str, str]:
+        if "text" not in value:
+            raise ValueError("field_map must name the key holding the text: {text: <key>}")
+        return value
+
+
+def read_jsonl_records(path: Path, data: bytes, options: JsonlOptions) -> Iterator[dict]:
+    """One document per line of a JSON Lines file (the keys `options.field_map` names)."""
+    for lineno, item in iter_jsonl(path, options.field_map):
+        if isinstance(item, Unreadable):
+            yield {"line": lineno, "unreadable": str(item)}
+            continue
+        meta = dict(item["meta"])
+        if item.get("id"):
+            meta["record_id"] = str(item["id"])
+        yield {"text": item["text"], "meta": meta, "line": lineno}
+
+
+DOCUMENTS = Reader("documents", read_front_matter_file, glob="*.md", description=(
+    ".md/.txt with YAML front matter (제목, 문서종류, 담당부서)."))
+STATUTES = Reader("statutes", read_front_matter_file, glob="**/*.md", profile="legal",
+                  description="A legalize-kr checkout (<법령명>/<구분>.md).")
+RULINGS = Reader("rulings", read_front_matter_file, glob="**/*.md", profile="legal",
+                 description="precedent-kr rulings.")
+ORDINANCES = Reader("ordinances", read_front_matter_file, glob="*.md", profile="legal",
+                    description="ordinance-kr files.")
+TEXT = Reader("text", read_text_file, glob="**/*.txt", description="Plain text files.")
+JSONL = Reader("jsonl", read_jsonl_records, options=JsonlOptions, glob="**/*.jsonl",
+               description="One record per line; options.field_map names the keys.")
+HWPX = Reader("hwpx", read_hwpx_file, glob="**/*.hwpx", description="한글 HWPX files.")
+PDF = Reader("pdf", read_pdf_file, glob="**/*.pdf", description="PDF text layers.")

@@ -24,7 +24,7 @@ from toolkit.errors import DataError
 from toolkit.eval import metrics
 from toolkit.recipe import EvalSection, content_hash
 from toolkit.safe_yaml import load_yaml
-from toolkit.train.model import END_OF_TURN
+from toolkit.tiny_model import END_OF_TURN
 
 LM_EVAL_VERSION = "0.4.13"  # the lm-eval this layout was checked with
 
@@ -34,7 +34,7 @@ PORTABLE_METRICS = ("exact_match", "chrf", "rouge_l_char")
 _METRIC_SOURCES = (metrics.normalize_answer, metrics.exact_match, metrics.chrf,
                    metrics._lcs, metrics._f1, metrics.rouge_l_char)
 
-GENERATION_TASKS = ("generation", "classification", "grounded_qa")
+GENERATION_TASK_TYPES = ("generation", "classification", "grounded_qa")
 OFFLINE_ENV = "HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1"
 
 _UTILS_HEADER = '''\
@@ -87,7 +87,7 @@ _TaskDumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
 
 def gongmu_only_metrics(spec: dict) -> list[str]:
     """The suite's metrics an exported task cannot compute (see PORTABLE_METRICS)."""
-    if spec.get("task", "generation") == "multiple_choice":
+    if spec.get("task_type", "generation") == "multiple_choice":
         return []
     return [m for m in spec.get("metrics") or [] if m not in PORTABLE_METRICS]
 
@@ -100,7 +100,7 @@ def _where(source: Path | None, n: int) -> str:
     return f"{source}:{n}" if source else f"item {n}"
 
 
-def item_row(item: dict, task: str, where: str) -> dict:
+def item_row(item: dict, task_type: str, where: str) -> dict:
     """One lm-eval document: id, system (may be empty), prompt (the user turn),
     reference, and for multiple choice the choices and the answer's index."""
     messages = list(item.get("messages") or [])
@@ -119,7 +119,7 @@ def item_row(item: dict, task: str, where: str) -> dict:
             f"with an 'id' and messages [system?, user(, assistant reference)]."
         )
     row = {"id": str(item["id"]), "system": system, "prompt": messages[0]["content"]}
-    if task == "multiple_choice":
+    if task_type == "multiple_choice":
         choices, answer = item.get("choices"), item.get("answer")
         if not isinstance(choices, list) or len(choices) < 2 or not all(
                 isinstance(c, str) for c in choices):
@@ -171,7 +171,7 @@ def _task_config(name: str, spec: dict, rows: list[dict], data_file: str) -> dic
         "description": "{{system}}",
         "doc_to_text": "prompt",
     }
-    if spec.get("task", "generation") == "multiple_choice":
+    if spec.get("task_type", "generation") == "multiple_choice":
         config.update({
             "output_type": "multiple_choice",
             "doc_to_choice": "choices",
@@ -192,7 +192,8 @@ def _task_config(name: str, spec: dict, rows: list[dict], data_file: str) -> dic
                 or EvalSection.model_fields["max_new_tokens"].default,
                 "do_sample": False,
             },
-            "metric_list": [{"metric": m, "aggregation": "mean", "higher_is_better": True}
+            "metric_list": [{"metric": m, "aggregation": "mean",
+                             "higher_is_better": metrics.higher_is_better(m)}
                             for m in PORTABLE_METRICS],
         })
     config["metadata"] = {
@@ -218,10 +219,10 @@ def export_lm_eval(items: list[dict], spec: dict, out_dir: Path, *,
     grounded_qa suites become `generate_until` tasks scored with gongmu's portable
     metrics; multiple_choice suites are scored by lm-eval's own acc and acc_norm.
     `source` (the items file) only makes error messages point at a file and line."""
-    kind = spec.get("task", "generation")
-    if kind not in (*GENERATION_TASKS, "multiple_choice"):
-        raise DataError(f"Suite '{spec.get('name')}': task '{kind}' cannot be exported; "
-                        f"known: {', '.join((*GENERATION_TASKS, 'multiple_choice'))}.")
+    kind = spec.get("task_type", "generation")
+    if kind not in (*GENERATION_TASK_TYPES, "multiple_choice"):
+        raise DataError(f"Suite '{spec.get('name')}': task_type '{kind}' cannot be exported; "
+                        f"known: {', '.join((*GENERATION_TASK_TYPES, 'multiple_choice'))}.")
     if not items:
         raise DataError(f"Suite '{spec.get('name')}' has no items to export.")
     rows = [item_row(item, kind, _where(source, n)) for n, item in enumerate(items, 1)]

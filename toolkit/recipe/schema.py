@@ -45,7 +45,7 @@ class CorpusSource(_Section):
                                         "text", "jsonl", "hwpx", "pdf"]},
     )
     options: dict[str, Any] = Field(
-        default_factory=dict,
+        default_factory=dict, validate_default=True,
         description="The reader's own options, checked by its options model (jsonl: "
         "field_map, our field -> the file's key: `text` is required; `id`, `title` and "
         "other entries are copied into the document's metadata).",
@@ -205,9 +205,9 @@ class CorpusSection(_Section):
         "(`gongmu plugins` lists them).",
     )
     family_options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict,
+        default_factory=dict, validate_default=True,
         description="Options of the named families, {family: {option: value}}, each checked "
-        "by its family's options model.",
+        "by its family's options model (defaults filled in for every family that has one).",
     )
     validation_fraction: float = Field(
         0.0, ge=0, lt=1, description="Share of documents held out for validation."
@@ -253,6 +253,13 @@ class CorpusSection(_Section):
                 merged[name] = keys
         return merged
 
+    @property
+    def plugins(self) -> dict[str, list[str]]:
+        """The registered readers and families this corpus uses, {group: names}: what
+        `toolkit.plugins.plugins_used` turns into the manifest's record."""
+        return {plugins.READERS: [s.type for s in self.sources],
+                plugins.FAMILIES: list(self.families)}
+
     @field_validator("family_options")
     @classmethod
     def _family_options(cls, value: dict, info: ValidationInfo) -> dict:
@@ -263,8 +270,10 @@ class CorpusSection(_Section):
             if name not in families:
                 raise ValueError(f"'{name}' is not one of corpus.families "
                                  f"({', '.join(families)}); name it there too")
-        return {name: plugins.validate_options(plugins.FAMILIES, name, options, at=(name,))
-                for name, options in value.items()}
+        return {name: plugins.validate_options(plugins.FAMILIES, name, value.get(name),
+                                               at=(name,))
+                for name in families
+                if name in value or plugins.load(plugins.FAMILIES, name).options is not None}
 
     @model_validator(mode="after")
     def _sources_name_known_profiles(self) -> "CorpusSection":
