@@ -54,7 +54,7 @@ def gongmun_date(value, weekday: bool = False) -> str:
 
 def gongmun_time(hour: int, minute: int = 0) -> str:
     """A time as a 공문 writes it (영 제7조제5항: 24-hour, a colon): 14, 0 → "14:00"."""
-    if not (0 <= hour <= 24 and 0 <= minute <= 59):
+    if not (0 <= hour < 24 and 0 <= minute <= 59 or (hour, minute) == (24, 0)):
         raise ValueError(f"not a time of day: {hour}:{minute}")
     return f"{hour:02d}:{minute:02d}"
 

@@ -28,6 +28,8 @@ import sys
 import unicodedata
 from pathlib import Path
 
+from toolkit.korean.josa import josa
+
 OUT = Path(__file__).with_name("labelled.jsonl")
 SEED = 20240315
 
@@ -107,16 +109,6 @@ EMAIL_DOMAINS = ["korea.kr", "mois.go.kr", "seoul.go.kr", "naver.com", "gmail.co
 EMAIL_WORDS = ["hong", "kim", "lee.minji", "park_sj", "choi", "jung2024", "kang.h", "yoon", "jang99",
                "gildong.hong", "minwon", "privacy", "admin", "seojun.lee", "jiyeon_k", "hr-team",
                "tax.refund", "cs+ticket", "sky0815", "dohyun.c", "info", "yj.oh"]
-
-
-def has_batchim(word: str) -> bool:
-    last = word[-1]
-    return "가" <= last <= "힣" and (ord(last) - 0xAC00) % 28 != 0
-
-
-def josa(word: str, pair: str) -> str:
-    """`pair` is e.g. "은는": the first form after a final consonant, the second after a vowel."""
-    return pair[0] if has_batchim(word) else pair[1]
 
 
 class Gen:
@@ -685,8 +677,11 @@ def render(template: str, gen: Gen) -> Builder:
             last[slot] = gen.masked()
             b.add(last[slot])
         elif slot.endswith("_ps"):
+            # `pair` is e.g. "은는": after a Hangul word the particle that fits it, after
+            # anything else (a masked name, a number) both, as forms print them: 은(는).
             word = last[slot[:-3]]
-            b.add(josa(word, pair) if "가" <= word[-1] <= "힣" else pair[0] + "(" + pair[1] + ")")
+            b.add(josa(word, f"{pair[0]}/{pair[1]}")[len(word):] if "가" <= word[-1] <= "힣"
+                  else pair[0] + "(" + pair[1] + ")")
         elif slot == "date_year":
             b.add(str(gen.r.randint(2015, 2025)))
         else:
