@@ -211,3 +211,30 @@ def test_a_failed_stage_is_audited_too(recipe):
             raise RuntimeError("crash")
     entry = json.loads((recipe.output_dir / audit.AUDIT_FILE).read_text().splitlines()[-1])
     assert entry["outcome"] == "failed: RuntimeError" and entry["manifest_sha256"] is None
+
+
+def test_corpus_workers_die_with_a_killed_gongmu(tmp_path):
+    """kill -9 of `gongmu corpus build` while datatrove's workers run: no process of it
+    (the Manager, the pool) outlives it, and the next build completes cleanly."""
+    import psutil
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: r\ntracking: {{enabled: false}}\ncorpus:\n  workers: 2\n"
+                      f"  sources:\n    - {{type: documents, path: {DOCS}}}\n", encoding="utf-8")
+    exe = os.path.join(os.path.dirname(sys.executable), "gongmu")
+    proc = subprocess.Popen([exe, "corpus", "build", str(recipe)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    me = psutil.Process(proc.pid)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(me.children(recursive=True)) < 2:
+        time.sleep(0.05)
+    family = me.children(recursive=True)
+    assert family, "datatrove started no worker processes"
+    proc.kill()
+    proc.wait()
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    assert not alive, [p.cmdline() for p in alive]
+    done = gongmu("corpus", "build", str(recipe))
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_dir = tmp_path / "runs" / "r"
+    assert not [p for p in run_dir.iterdir() if p.name.startswith(".corpus")]

@@ -67,6 +67,7 @@ def run(recipe: Recipe) -> StageOutput | None:
 
     check_stage_paths(recipe, ["corpus"])
     refuse_foreign_folder(recipe.stage_dir("corpus"), recipe.name, "corpus")  # before any work
+    _children_die_with_this_process()
     with run_lock(recipe):
         work = _setup_work_folder(recipe)
         started = time.time()
@@ -101,6 +102,34 @@ def _setup_work_folder(recipe: Recipe) -> Path:
     work = run_dir / f"{WORK_PREFIX}{owner}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
     return work
+
+
+_REGISTERED = False
+
+
+def _children_die_with_this_process() -> None:
+    """datatrove forks a multiprocessing Manager and pool workers; after a kill -9 of
+    gongmu they would live on (the Manager for minutes). Every process forked from here
+    on asks Linux to kill it when its parent dies (PR_SET_PDEATHSIG)."""
+    global _REGISTERED
+    if _REGISTERED or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    forking = [0]
+
+    def remember_parent() -> None:
+        forking[0] = os.getpid()
+
+    def die_with_parent() -> None:
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != forking[0]:  # the parent died before prctl took effect
+            os._exit(1)
+
+    os.register_at_fork(before=remember_parent, after_in_child=die_with_parent)
+    _REGISTERED = True
 
 
 def _alive(pid: int) -> bool:
