@@ -134,6 +134,13 @@ def load_tokenizer(section: ModelSection, path: Path | None = None):
             f"The tokenizer in {path} has no chat template. Set model.chat_template to a "
             f"Jinja template file."
         )
+    if section.eos_token is not None:
+        if section.eos_token not in tok.get_vocab():
+            raise ModelError(
+                f"model.eos_token {section.eos_token!r} is not a token of the tokenizer in "
+                f"{path}; name the token its chat template ends assistant turns with."
+            )
+        tok.eos_token = section.eos_token
     if tok.eos_token is None:
         raise ModelError(f"The tokenizer in {path} has no eos token; set one in its config.")
     if tok.pad_token is None or tok.pad_token_id == tok.eos_token_id:

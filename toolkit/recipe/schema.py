@@ -297,6 +297,11 @@ class ModelSection(_Section):
     chat_template: Path | None = Field(
         None, description="A Jinja chat template file to use instead of the model's own."
     )
+    eos_token: str | None = Field(
+        None, description="The token that ends an assistant turn, when it is not the "
+        "tokenizer's eos (Gemma 2: <end_of_turn>). Training labels end with it, generation "
+        "stops at it, and the trained and exported tokenizers name it as eos.",
+    )
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = Field(
         "auto",
         description="auto: per-sample attention for packed training (flash_attention_2 on a "
