@@ -11,18 +11,16 @@ import pytest
 import torch
 
 from toolkit.errors import DataError
-from toolkit.eval.runner import summarize
+from toolkit.eval.results import summarize
+from toolkit.eval.scoring import pick_choice, score_suite, suite_prompts
 from toolkit.eval.suite import load_suite
-from toolkit.eval.tasks import (
+from toolkit.generation import (
     choice_logprobs,
     continuation_tokens,
     cut_at_stop,
     generate,
-    pick_choice,
     prompt_hash,
     render_prompt,
-    score_suite,
-    suite_prompts,
 )
 
 QUESTIONS = [

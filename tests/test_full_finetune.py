@@ -53,7 +53,7 @@ def test_eval_scores_the_trained_checkpoint_not_the_base(full_run):
     from toolkit.models import load_trained_tokenizer
     from toolkit.eval.suite import load_suite
     from toolkit.generation import generate
-    from toolkit.eval.tasks import suite_prompts
+    from toolkit.eval.scoring import suite_prompts
     from toolkit.models import load_model
 
     folder = full_run.stage_dir("eval")

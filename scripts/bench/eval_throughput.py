@@ -6,7 +6,7 @@ batch 16 against one prompt at a time, on the same items and the same model.
 The model is a ~5M-parameter Llama built by `build_tiny_model` (hidden 256, 4 layers)
 on the quickstart documents; the items are prompts made from those documents' lines,
 so their lengths vary as real prompts do. Both runs use the eval stage's settings
-(`toolkit.eval.tasks.generate`: greedy, same `--max-new-tokens`, stopping at end-of-turn;
+(`toolkit.generation.generate`: greedy, same `--max-new-tokens`, stopping at end-of-turn;
 a batch runs until its last row stops). Reports items/s of each and their ratio
 (target: ≥ 4×) from the fastest of `--rounds` alternating rounds, and checks that both
 modes produced the same text.

@@ -1,4 +1,5 @@
-"""What each suite task asks of the model, and how its answers are scored.
+"""What each eval task type (suite.yaml `task_type`) asks of the model, and how its
+answers are scored.
 
 - generation, grounded_qa: greedy completions (`generate`), scored by the suite's
   metrics against the item's reference (item-aware metrics get the item: its

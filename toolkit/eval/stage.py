@@ -10,7 +10,7 @@ The stage folder holds `results.json` (per suite: task type, item count, metrics
 their direction, primary metric, suite/prompts/chat-template hashes, thresholds, and per
 model the mean scores, scores by task and threshold verdicts),
 `outputs/<suite>.<base|tuned>.jsonl` (one row per item, see
-`toolkit.eval.tasks.score_suite`) and, for suites built at eval time,
+`toolkit.eval.scoring.score_suite`) and, for suites built at eval time,
 `items/<suite>.jsonl` (the items as built).
 """
 
@@ -69,7 +69,7 @@ def _setup_suites(recipe: Recipe, corpus, trained):
     """The training tokenizer, the suites (builders run on the corpus's held-out
     documents) and each suite's rendered prompts."""
     from toolkit.eval.suite import load_suite
-    from toolkit.eval.tasks import suite_prompts
+    from toolkit.eval.scoring import suite_prompts
     from toolkit.models import check_base_unchanged, load_trained_tokenizer
 
     check_base_unchanged(recipe.model.path, trained.path)
@@ -82,7 +82,7 @@ def _setup_suites(recipe: Recipe, corpus, trained):
 def _score_models(recipe: Recipe, trained, tok, suites, prompts) -> dict[tuple[str, str], list[dict]]:
     """Per-item rows of every suite for the base model, then the tuned one."""
     from toolkit.console import progress
-    from toolkit.eval.tasks import score_suite, work_units
+    from toolkit.eval.scoring import score_suite, work_units
     from toolkit.models import load_model, load_tuned_model
 
     rows: dict[tuple[str, str], list[dict]] = {}
