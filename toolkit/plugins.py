@@ -82,10 +82,13 @@ class Reader:
 @dataclass(frozen=True)
 class Family:
     """An instruction family. `build(doc, options)` returns the chat records of one
-    document (`toolkit.corpus` SourceDoc: id, source, source_type, path, text, meta), [] when
-    the family does not apply. `options` is the recipe's `corpus.family_options.<name>`
-    validated by the `options` model; a family without one gets the corpus-wide synthesis
-    options (max_answer_chars, max_source_chars, max_per_doc, seed)."""
+    document (a SourceDoc: id, source, source_type, path, text, meta; `meta["source_type"]`
+    is the recipe's source type), [] when the family does not apply. A record is
+    `{"id": "<doc id>#<family>[#n]", "messages": [user, assistant], "meta": {"task":
+    <family>, "doc_id": <doc id>, ...}}`. `options` is the recipe's
+    `corpus.family_options.<name>` validated by the `options` model; a family without one
+    gets the corpus-wide synthesis options (max_answer_chars, max_source_chars,
+    max_per_doc, seed)."""
 
     name: str
     build: Callable[..., list[dict]]
