@@ -67,6 +67,7 @@ def _output(proc: subprocess.CompletedProcess) -> str:
 # --- end to end ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_corpus_train_eval_run_on_the_plugins_reader_family_builder_and_metric(
         minwon_site, tiny_model, tmp_path):
     runs = tmp_path / "runs"
