@@ -19,7 +19,7 @@ LAYERS = [
     ("cli", {"toolkit.cli"}),
     ("stages", {f"toolkit.{s}" for s in STAGE_PACKAGES}),
     ("shared cores", {"toolkit.korean", "toolkit.models", "toolkit.generation", "toolkit.plots",
-                      "toolkit.tiny_model"}),
+                      "toolkit.tiny_model", "toolkit.endpoints"}),
     ("recipe, artifacts, tracking", {"toolkit.recipe", "toolkit.artifacts", "toolkit.tracking",
                                      "toolkit.audit", "toolkit.stages", "toolkit.signing",
                                      "toolkit.plugins", "toolkit.safe_yaml"}),

@@ -7,8 +7,9 @@ answers in natural, polite administrative Korean, and is trusted with nothing el
     {"model", "messages": [system: SYSTEM_PROMPT, user: question + template answer],
      "temperature", "max_tokens"}
 
-(stdlib urllib; the key in OPENAI_API_KEY, if set, goes as a Bearer token) and keeps the
-rewrite only when it still holds every fact the template answer states. Rules:
+(`toolkit.endpoints.post_json`; the key in OPENAI_API_KEY, if set, goes as a Bearer
+token) and keeps the rewrite only when it still holds every fact the template answer
+states. Rules:
 
 - Records go out in id order, so which ones a `max_calls` cap leaves out never depends
   on the order they arrive in.
@@ -33,19 +34,23 @@ rewrite only when it still holds every fact the template answer states. Rules:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import re
 import time
 import unicodedata
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
-from toolkit.korean.pii import find_pii
+from toolkit.endpoints import (
+    EndpointFailure,
+    ReplyCache,
+    chat_text,
+    post_json,
+    request_key,
+)
 from toolkit.errors import DataError
+from toolkit.korean.pii import find_pii
 from toolkit.recipe import TeacherSection
 
 log = logging.getLogger(__name__)
@@ -70,8 +75,6 @@ MAX_TOKENS_CAP = 2048
 
 _CITATION = re.compile(r"「[^」\n]+」\s*제\s*\d+\s*조(?:\s*의\s*\d+)?")
 _DIGITS = re.compile(r"\d+")
-_THINKING = re.compile(r"^\s*<think>.*?</think>", re.DOTALL)
-_RETRIED_STATUSES = {408, 429, 500, 502, 503, 504}
 
 
 def teacher_request(record: dict, cfg: TeacherSection) -> dict:
@@ -87,12 +90,6 @@ def teacher_request(record: dict, cfg: TeacherSection) -> dict:
         "temperature": cfg.temperature,
         "max_tokens": min(MAX_TOKENS_CAP, 2 * len(answer) + 64),
     }
-
-
-def request_key(body: dict) -> str:
-    return hashlib.sha256(
-        json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    ).hexdigest()
 
 
 def lost_facts(template: str, rewrite: str) -> str | None:
@@ -120,45 +117,7 @@ def judge_rewrite(template: str, rewrite: str) -> str | None:
     return None
 
 
-class _Failed(Exception):
-    """One chat-completions request that got no usable reply."""
-
-    def __init__(self, kind: str, detail: str, status: int | None = None):
-        super().__init__(detail)
-        self.kind, self.detail, self.status = kind, detail, status
-
-
-def _post(url: str, body: dict, timeout_s: float) -> str:
-    """The assistant text of one chat-completions reply ("" when it has none)."""
-    headers = {"Content-Type": "application/json"}
-    if os.environ.get("OPENAI_API_KEY"):
-        headers["Authorization"] = f"Bearer {os.environ['OPENAI_API_KEY']}"
-    request = urllib.request.Request(
-        url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"), headers=headers,
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            raw = response.read()
-    except urllib.error.HTTPError as e:
-        detail = e.read(300).decode("utf-8", "replace").strip() or e.reason
-        raise _Failed("http_error", f"HTTP {e.code}: {detail}", e.code) from e
-    except urllib.error.URLError as e:
-        if isinstance(e.reason, TimeoutError):
-            raise _Failed("timeout", f"no answer within {timeout_s:g} s") from e
-        raise _Failed("unreachable", str(e.reason)) from e
-    except TimeoutError as e:
-        raise _Failed("timeout", f"no answer within {timeout_s:g} s") from e
-    except OSError as e:  # connection reset or closed mid-reply
-        raise _Failed("unreachable", str(e)) from e
-    try:
-        content = json.loads(raw.decode("utf-8"))["choices"][0]["message"].get("content")
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
-        raise _Failed("bad_reply", f"not a chat completion: {raw[:200]!r}") from e
-    return content if isinstance(content, str) else ""
-
-
-def _user_error(cfg: TeacherSection, url: str, failure: _Failed) -> DataError:
+def _user_error(cfg: TeacherSection, url: str, failure: EndpointFailure) -> DataError:
     where = f"The teacher endpoint {cfg.base_url} (corpus.teacher.base_url)"
     if failure.status in (401, 403):
         return DataError(
@@ -187,23 +146,6 @@ def _user_error(cfg: TeacherSection, url: str, failure: _Failed) -> DataError:
     )
 
 
-def _read_cache(path: Path) -> dict[str, str]:
-    replies: dict[str, str] = {}
-    if not path.is_file():
-        return replies
-    bad = 0
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                row = json.loads(line)
-                replies[row["key"]] = row["reply"]
-            except (ValueError, KeyError, TypeError):
-                bad += 1  # a line cut short by an interrupted build: asked again
-    if bad:
-        log.warning("%s: skipped %d unreadable lines; those requests will be sent again.", path, bad)
-    return replies
-
-
 def _has_pii(record: dict) -> bool:
     return any(find_pii(m["content"]) for m in record["messages"])
 
@@ -218,8 +160,7 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
     "outcomes": {outcome: count}}. Other records are returned as they are."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    cache_path = cache_dir / CACHE_FILE
-    cache = _read_cache(cache_path)
+    cache = ReplyCache(cache_dir / CACHE_FILE)
     url = cfg.base_url.rstrip("/") + "/chat/completions"
     tasks = set(cfg.families)
     chosen = sorted((i for i, r in enumerate(records) if r["meta"].get("task") in tasks),
@@ -234,12 +175,12 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
         for attempt in (1, 2):
             calls += 1
             try:
-                reply = _post(url, body, cfg.timeout_s)
+                reply = chat_text(post_json(url, body, timeout_s=cfg.timeout_s,
+                                            api_key=os.environ.get("OPENAI_API_KEY")))
                 answered = True
                 return reply
-            except _Failed as failure:
-                retry = failure.kind in ("timeout", "unreachable") or failure.status in _RETRIED_STATUSES
-                if attempt == 1 and retry and calls < cfg.max_calls:
+            except EndpointFailure as failure:
+                if attempt == 1 and failure.retryable and calls < cfg.max_calls:
                     time.sleep(RETRY_PAUSE_S)
                     continue
                 if failure.status in (401, 403) or (
@@ -247,7 +188,7 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                     raise _user_error(cfg, url, failure) from failure
                 raise
 
-    with cache_path.open("a", encoding="utf-8") as cache_file:
+    try:
         for i in chosen:
             record = records[i]
             template = record["messages"][1]["content"]
@@ -257,7 +198,7 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
             else:
                 body = teacher_request(record, cfg)
                 key = request_key(body)
-                reply = cache.get(key)
+                reply = (cache.get(key) or {}).get("reply")
                 if reply is not None:
                     cached, hits = "hit", hits + 1
                 elif calls >= cfg.max_calls:
@@ -268,11 +209,8 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                     try:
                         reply = send(body)
                         failures_in_a_row = 0
-                        cache[key] = reply
-                        cache_file.write(json.dumps({"key": key, "model": cfg.model, "reply": reply},
-                                                    ensure_ascii=False) + "\n")
-                        cache_file.flush()
-                    except _Failed as failure:
+                        cache.put({"key": key, "model": cfg.model, "reply": reply})
+                    except EndpointFailure as failure:
                         failures_in_a_row += 1
                         log.warning("Teacher request for %s failed (%s); its template answer stays.%s",
                                     record["id"], failure.detail,
@@ -280,7 +218,7 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                                     if failures_in_a_row == GIVE_UP_AFTER else "")
                         outcome = f"kept_template: {failure.kind}"
                 if reply is not None:
-                    rewrite = unicodedata.normalize("NFC", _THINKING.sub("", reply).strip())
+                    rewrite = unicodedata.normalize("NFC", reply.strip())
                     why = judge_rewrite(template, rewrite)
                     outcome = f"kept_template: {why}" if why else "rewritten"
             outcomes[outcome] += 1
@@ -292,6 +230,8 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
                 "meta": {**record["meta"],
                          "teacher": {"model": cfg.model, "cache": cached, "outcome": outcome}},
             }
+    finally:
+        cache.close()
     summary = {
         "model": cfg.model,
         "system_prompt_sha256": SYSTEM_PROMPT_SHA256,
