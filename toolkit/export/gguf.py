@@ -54,9 +54,48 @@ def _permute_for_llama(weights: np.ndarray, n_head: int) -> np.ndarray:
     )
 
 
+def _rope_parameters(config) -> dict:
+    # transformers 5 reads a config.json's rope_scaling + rope_theta into rope_parameters.
+    return dict(getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None)
+                or {})
+
+
 def _rope_theta(config) -> float:
-    params = getattr(config, "rope_parameters", None) or {}
+    params = _rope_parameters(config)
     return float(params.get("rope_theta") or getattr(config, "rope_theta", None) or 10000.0)
+
+
+def _head_dim(config) -> int:
+    return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+
+
+ROPE_FREQS = "rope_freqs.weight"
+
+
+def llama3_rope_factors(config) -> np.ndarray | None:
+    """The per-frequency divisors of Llama 3.1's "llama3" RoPE scaling, as llama.cpp's
+    converter stores them in the `rope_freqs` tensor (llama.cpp divides each rotary
+    frequency by its factor); None for a model without that scaling.
+
+    For frequency f = theta^(-2i/d), wavelength w = 2*pi/f, original context L
+    (original_max_position_embeddings), `factor`, and low/high frequency factors a/b:
+    w < L/b keeps f (1); w > L/a divides it by `factor`; in between, with
+    s = (L/w - a)/(b - a), the scaled frequency is (1-s)*f/factor + s*f, a divisor of
+    1/((1-s)/factor + s)."""
+    params = _rope_parameters(config)
+    if str(params.get("rope_type", params.get("type", ""))).lower() != "llama3":
+        return None
+    dim = _head_dim(config)
+    freqs = 1.0 / (_rope_theta(config) ** (np.arange(0, dim, 2, dtype=np.float64) / dim))
+    factor = float(params.get("factor", 8.0))
+    low, high = float(params.get("low_freq_factor", 1.0)), float(params.get("high_freq_factor", 4.0))
+    original = float(params.get("original_max_position_embeddings", 8192))
+    wavelen = 2 * np.pi / freqs
+    smooth = (original / wavelen - low) / (high - low)
+    factors = np.where(wavelen < original / high, 1.0,
+                       np.where(wavelen > original / low, factor,
+                                1.0 / ((1 - smooth) / factor + smooth)))
+    return factors.astype(np.float32)
 
 
 def write_gguf(model_dir: Path, out: Path, qtype: str, name: str) -> dict:
@@ -87,8 +126,7 @@ def write_gguf(model_dir: Path, out: Path, qtype: str, name: str) -> dict:
     writer.add_head_count_kv(config.num_key_value_heads)
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
     writer.add_rope_freq_base(_rope_theta(config))
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    writer.add_rope_dimension_count(head_dim)
+    writer.add_rope_dimension_count(_head_dim(config))
     writer.add_file_type(getattr(gguf.LlamaFileType, FILE_TYPES[qtype]))
 
     # Tokenizer: byte-level BPE ("gpt2" in llama.cpp), tokens by id, merges, special ids.
@@ -146,6 +184,12 @@ def write_gguf(model_dir: Path, out: Path, qtype: str, name: str) -> dict:
                     if qtype == "q8_0":
                         kept_f16.append(new)
                     writer.add_tensor(new, data.astype(np.float16))
+    rope_factors = llama3_rope_factors(config)
+    if rope_factors is not None:
+        # Without it llama.cpp runs Llama 3.1 with plain RoPE: right up to about 8K
+        # tokens, wrong beyond. The context length stays the trained 131072, as
+        # llama.cpp's converter writes it; the Ollama Modelfile sets num_ctx.
+        writer.add_tensor(ROPE_FREQS, rope_factors)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -179,6 +223,8 @@ def check_gguf(path: Path, model_dir: Path) -> list[str]:
     if arch != expected_arch:
         problems.append(f"general.architecture is {arch}, expected {expected_arch}")
     for key, want in (
+        (f"{expected_arch}.context_length", config.max_position_embeddings),
+        (f"{expected_arch}.rope.freq_base", _rope_theta(config)),
         (f"{expected_arch}.block_count", config.num_hidden_layers),
         (f"{expected_arch}.embedding_length", config.hidden_size),
         (f"{expected_arch}.attention.head_count", config.num_attention_heads),
@@ -223,7 +269,38 @@ def check_gguf(path: Path, model_dir: Path) -> list[str]:
                 err = float(np.abs(got - want).max())
                 if err > tol:
                     problems.append(f"tensor {new} differs from {key} by {err:.3g} (> {tol:.3g})")
+    problems += _rope_freqs_problems(config, in_gguf, expected)
     extra = set(in_gguf) - expected
     if extra:
         problems.append(f"tensors not in the checkpoint: {', '.join(sorted(extra))}")
     return problems
+
+
+def _rope_freqs_problems(config, in_gguf: dict, expected: set) -> list[str]:
+    """The rope_freqs tensor against the scaled frequencies transformers itself computes
+    for this config (not against the writer's formula): base frequency / scaled one."""
+    import gguf
+    import torch
+    from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
+
+    params = _rope_parameters(config)
+    rope_type = str(params.get("rope_type", params.get("type", "default"))).lower()
+    if rope_type != "llama3":
+        return []
+    expected.add(ROPE_FREQS)
+    if ROPE_FREQS not in in_gguf:
+        return [f"tensor {ROPE_FREQS} is missing: llama.cpp would run this {rope_type}-scaled "
+                f"model with plain RoPE beyond {params.get('original_max_position_embeddings')} "
+                f"tokens"]
+    scaled, _ = ROPE_INIT_FUNCTIONS[rope_type](config, torch.device("cpu"))
+    dim = _head_dim(config)
+    base = 1.0 / (_rope_theta(config) ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
+    want = (base / scaled.to(torch.float64)).numpy()
+    t = in_gguf[ROPE_FREQS]
+    got = gguf.quants.dequantize(t.data, t.tensor_type).reshape(-1)
+    if got.shape != want.shape:
+        return [f"tensor {ROPE_FREQS} has {got.size} factors, expected {want.size}"]
+    if not np.allclose(got, want, rtol=1e-5):
+        return [f"tensor {ROPE_FREQS} does not match the model's {rope_type} RoPE scaling "
+                f"(max |delta| {float(np.abs(got - want).max()):.3g})"]
+    return []

@@ -86,8 +86,14 @@ def export_gguf(recipe: Recipe, model_dir: Path, folder: Path, tok) -> dict:
             f"A GGUF file does not match the merged model: {'; '.join(problems[:6])}. Nothing "
             f"was written to {recipe.stage_dir('export')}."
         )
-    modelfile = serving.ollama_modelfile(written[-1]["file"], tok.chat_template, tok.get_vocab())
+    # A Modelfile only when its Go template renders prompts as the model was trained.
+    refusal = serving.ollama_template_problem(tok)
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    num_ctx = serving.ollama_num_ctx(config["max_position_embeddings"], recipe.train.max_seq_len)
+    modelfile = None if refusal else serving.ollama_modelfile(
+        written[-1]["file"], tok.chat_template, tok.get_vocab(), num_ctx=num_ctx)
     if modelfile:
         (folder / "Modelfile").write_text(modelfile, encoding="utf-8")
     write_json(folder / "gguf.json", written)
-    return {"gguf_files": [w["file"] for w in written], "ollama_modelfile": bool(modelfile)}
+    return {"gguf_files": [w["file"] for w in written], "ollama_modelfile": bool(modelfile),
+            **({"ollama_modelfile_refusal": refusal} if refusal else {})}

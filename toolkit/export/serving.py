@@ -4,6 +4,7 @@ Modelfile, and the model card."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 # Ranks vLLM accepts for --max-lora-rank.
@@ -62,10 +63,24 @@ _OLLAMA_FORMATS = {
         "{{ .Content }}<|eot_id|>{{ end }}<|start_header_id|>assistant<|end_header_id|>\n\n"),
         ["<|eot_id|>", "<|end_of_text|>"]),
     "gemma": ("<start_of_turn>", (
-        "{{- range .Messages }}<start_of_turn>{{ if eq .Role \"assistant\" }}model"
+        "<bos>{{- range .Messages }}<start_of_turn>{{ if eq .Role \"assistant\" }}model"
         "{{ else }}{{ .Role }}{{ end }}\n{{ .Content }}<end_of_turn>\n{{ end }}<start_of_turn>model\n"),
         ["<end_of_turn>"]),
 }
+# The context Ollama allocates when the Modelfile does not say: too small for prompts
+# with retrieved articles. The GGUF keeps the model's trained context (131072 for Llama
+# 3.1, as llama.cpp's converter writes it), which would be a KV cache of gigabytes.
+OLLAMA_MIN_NUM_CTX = 8192
+# Conversations every Go template is checked on, beside the caller's: a system prompt or
+# none, one turn or several.
+TEMPLATE_PROBES = [
+    [{"role": "user", "content": "주민등록 등본 발급 절차를 알려 주세요."}],
+    [{"role": "system", "content": "서울시 행정 비서입니다."},
+     {"role": "user", "content": "민원 처리 기간은?"}],
+    [{"role": "system", "content": "서울시 행정 비서입니다."},
+     {"role": "user", "content": "문서 종류는?"}, {"role": "assistant", "content": "공문"},
+     {"role": "user", "content": "담당부서는?"}],
+]
 
 
 def chat_format(chat_template: str) -> str | None:
@@ -75,16 +90,133 @@ def chat_format(chat_template: str) -> str | None:
     return None
 
 
-def ollama_modelfile(gguf_file: str, chat_template: str, vocab: dict[str, int]) -> str | None:
-    """A Modelfile for `gguf_file`, or None when the chat format has no Go template here."""
+def ollama_template(chat_template: str) -> str | None:
+    """The Go template for the chat format of a Jinja `chat_template`, or None."""
+    fmt = chat_format(chat_template)
+    return None if fmt is None else _OLLAMA_FORMATS[fmt][1]
+
+
+def ollama_num_ctx(max_position_embeddings: int, max_seq_len: int) -> int:
+    """The context the Modelfile asks Ollama for: what the model was fine-tuned on, at
+    least OLLAMA_MIN_NUM_CTX, never more than the model's own context."""
+    return min(max_position_embeddings, max(OLLAMA_MIN_NUM_CTX, max_seq_len))
+
+
+def ollama_modelfile(gguf_file: str, chat_template: str, vocab: dict[str, int],
+                     num_ctx: int | None = None) -> str | None:
+    """A Modelfile for `gguf_file`, or None when the chat format has no Go template here.
+    Check the template first (`ollama_template_problem`)."""
     fmt = chat_format(chat_template)
     if fmt is None:
         return None
     _, template, stops = _OLLAMA_FORMATS[fmt]
     lines = [f"FROM ./{gguf_file}", f'TEMPLATE """{template}"""']
     lines += [f'PARAMETER stop "{s}"' for s in stops if s in vocab]
+    if num_ctx is not None:
+        lines.append(f"PARAMETER num_ctx {num_ctx}")
     lines.append("PARAMETER temperature 0")
     return "\n".join(lines) + "\n"
+
+
+def ollama_template_problem(tok, conversations: list[list[dict]] = (),
+                            template: str | None = None) -> str | None:
+    """How Ollama's rendering of prompts with the Go `template` (by default the one
+    `ollama_modelfile` writes for this tokenizer) differs from the Jinja chat template
+    the model was trained with, or None when they agree. Compared on TEMPLATE_PROBES and
+    `conversations` (each without its last assistant turn, with the generation prompt):
+    the GGUF adds no BOS, so the two strings must be equal, special tokens included."""
+    template = template if template is not None else ollama_template(tok.chat_template or "")
+    if template is None:
+        return "no Go template here for this chat format"
+    for messages in [*TEMPLATE_PROBES, *conversations]:
+        prompt = messages[:-1] if messages[-1]["role"] == "assistant" else messages
+        want = tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+        got = render_go_template(template, prompt)
+        if got != want:
+            k = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            roles = "/".join(m["role"] for m in prompt)
+            return (f"for a {roles} conversation Ollama's template renders "
+                    f"{got[max(0, k - 20):k + 40]!r} where the chat template the model was trained "
+                    f"with renders {want[max(0, k - 20):k + 40]!r}")
+    return None
+
+
+# ---------------------------------------------------------------- Go templates
+
+_GO_ACTION = re.compile(r"\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}", re.S)
+_GO_EQ = re.compile(r'eq \.(\w+) "([^"]*)"')
+
+
+def render_go_template(template: str, messages: list[dict]) -> str:
+    """`template` rendered for `messages` as Ollama's Go text/template renders it, for
+    the forms written here: `{{ range .Messages }}…{{ end }}`, `{{ .Role }}`,
+    `{{ .Content }}`, `{{ if eq .Role "x" }}…{{ else }}…{{ end }}` and the `{{-`/`-}}`
+    trim markers. Raises ValueError on anything else."""
+    pieces: list[tuple[str, str]] = []
+    pos, trim_next = 0, False
+    for m in _GO_ACTION.finditer(template):
+        text = template[pos:m.start()]
+        if trim_next:
+            text = text.lstrip(" \t\r\n")
+        if m.group(1):
+            text = text.rstrip(" \t\r\n")
+        pieces += [("text", text), ("action", m.group(2))]
+        pos, trim_next = m.end(), bool(m.group(3))
+    tail = template[pos:]
+    pieces.append(("text", tail.lstrip(" \t\r\n") if trim_next else tail))
+    nodes, i, stop = _go_parse(pieces, 0)
+    if stop is not None:
+        raise ValueError(f"unexpected {{{{ {stop} }}}} in the Go template")
+    env = {"Messages": [{"Role": m["role"], "Content": m["content"]} for m in messages]}
+    return _go_render(nodes, env)
+
+
+def _go_parse(pieces, i):
+    """Nodes up to a closing `end`/`else` (returned as the stop word) or the end."""
+    nodes = []
+    while i < len(pieces):
+        kind, value = pieces[i]
+        i += 1
+        if kind == "text":
+            nodes.append(("text", value))
+        elif value in ("end", "else"):
+            return nodes, i, value
+        elif value == "range .Messages":
+            body, i, stop = _go_parse(pieces, i)
+            if stop != "end":
+                raise ValueError("{{ range .Messages }} without {{ end }}")
+            nodes.append(("range", body))
+        elif value.startswith("if "):
+            cond = _GO_EQ.fullmatch(value[3:].strip())
+            if not cond:
+                raise ValueError(f"unsupported condition {{{{ {value} }}}}")
+            then, i, stop = _go_parse(pieces, i)
+            other = []
+            if stop == "else":
+                other, i, stop = _go_parse(pieces, i)
+            if stop != "end":
+                raise ValueError(f"{{{{ {value} }}}} without {{{{ end }}}}")
+            nodes.append(("if", cond.group(1), cond.group(2), then, other))
+        elif re.fullmatch(r"\.\w+", value):
+            nodes.append(("field", value[1:]))
+        else:
+            raise ValueError(f"unsupported Go template action {{{{ {value} }}}}")
+    return nodes, i, None
+
+
+def _go_render(nodes, dot: dict) -> str:
+    out = []
+    for node in nodes:
+        if node[0] == "text":
+            out.append(node[1])
+        elif node[0] == "field":
+            out.append(str(dot[node[1]]))
+        elif node[0] == "range":
+            out += [_go_render(node[1], item) for item in dot["Messages"]]
+        else:
+            _, field, value, then, other = node
+            out.append(_go_render(then if dot[field] == value else other, dot))
+    return "".join(out)
 
 
 def model_card(*, name: str, base: str, method: dict, corpus: dict, evaluation: dict | None,

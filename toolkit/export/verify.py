@@ -77,7 +77,7 @@ def _non_finite_failures(trained_model, exported, tok, conversations) -> list[st
 
 
 def greedy(model, tok, conversations: list[list[dict]]) -> list[str]:
-    from toolkit.eval.runner import generate
+    from toolkit.generation import generate
 
     prompts = [
         tok.apply_chat_template(m[:-1], tokenize=False, add_generation_prompt=True)
