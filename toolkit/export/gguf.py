@@ -289,9 +289,9 @@ def _rope_freqs_problems(config, in_gguf: dict, expected: set) -> list[str]:
         return []
     expected.add(ROPE_FREQS)
     if ROPE_FREQS not in in_gguf:
-        return [f"tensor {ROPE_FREQS} is missing: llama.cpp would run this {rope_type}-scaled "
-                f"model with plain RoPE beyond {params.get('original_max_position_embeddings')} "
-                f"tokens"]
+        return [(f"tensor {ROPE_FREQS} is missing: llama.cpp would run this {rope_type}-scaled "
+                 f"model with plain RoPE beyond {params.get('original_max_position_embeddings')} "
+                 f"tokens")]
     scaled, _ = ROPE_INIT_FUNCTIONS[rope_type](config, torch.device("cpu"))
     dim = _head_dim(config)
     base = 1.0 / (_rope_theta(config) ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
@@ -301,6 +301,6 @@ def _rope_freqs_problems(config, in_gguf: dict, expected: set) -> list[str]:
     if got.shape != want.shape:
         return [f"tensor {ROPE_FREQS} has {got.size} factors, expected {want.size}"]
     if not np.allclose(got, want, rtol=1e-5):
-        return [f"tensor {ROPE_FREQS} does not match the model's {rope_type} RoPE scaling "
-                f"(max |delta| {float(np.abs(got - want).max()):.3g})"]
+        return [(f"tensor {ROPE_FREQS} does not match the model's {rope_type} RoPE scaling "
+                 f"(max |delta| {float(np.abs(got - want).max()):.3g})")]
     return []

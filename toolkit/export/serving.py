@@ -143,7 +143,7 @@ def ollama_template_problem(tok, conversations: list[list[dict]] = (),
 
 # ---------------------------------------------------------------- Go templates
 
-_GO_ACTION = re.compile(r"\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}", re.S)
+_GO_ACTION = re.compile(r"\{\{(-\s)?\s*(.*?)\s*(\s-)?\}\}", re.DOTALL)
 _GO_EQ = re.compile(r'eq \.(\w+) "([^"]*)"')
 
 
@@ -164,7 +164,7 @@ def render_go_template(template: str, messages: list[dict]) -> str:
         pos, trim_next = m.end(), bool(m.group(3))
     tail = template[pos:]
     pieces.append(("text", tail.lstrip(" \t\r\n") if trim_next else tail))
-    nodes, i, stop = _go_parse(pieces, 0)
+    nodes, _, stop = _go_parse(pieces, 0)
     if stop is not None:
         raise ValueError(f"unexpected {{{{ {stop} }}}} in the Go template")
     env = {"Messages": [{"Role": m["role"], "Content": m["content"]} for m in messages]}
