@@ -201,6 +201,7 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
     8. publish the splits, views, accounting, removed examples, held-out documents and
        the data card.
     """
+    from toolkit.plugins import plugins_used
     from toolkit.stages import stage_run
 
     with stage_run(recipe, "corpus") as stage:
@@ -216,6 +217,7 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
         figures["phase_seconds"] = build.phases
         if build.teacher is not None:
             figures["teacher"] = build.teacher
+        stage.plugins = plugins_used(recipe.corpus.plugins)
         with stage.publish() as out:
             _write(build, out, figures)
     return stage.output
