@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from tests.conftest import gongmu
+from tests.helpers import gongmu
 from toolkit.artifacts import read_jsonl, write_jsonl
 from toolkit.eval.metrics import METRICS
 

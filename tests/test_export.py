@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tests.conftest import DOCS, ec_key_pair, gongmu
+from tests.helpers import DOCS, ec_key_pair, gongmu
 from toolkit.recipe import ExportSection, ModelSection, QloraSection
 from toolkit.tiny_model import build_tiny_model
 from toolkit.models import load_model, load_tokenizer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PACKAGE = REPO / "toolkit"
 STAGE_PACKAGES = ("corpus", "train", "eval", "export", "report")

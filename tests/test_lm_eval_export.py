@@ -237,7 +237,7 @@ def test_multi_turn_prompt_is_refused_with_its_roles(tmp_path):
 
 
 def test_the_cli_exports_a_committed_suite(tmp_path):
-    from tests.conftest import REPO, gongmu
+    from tests.helpers import REPO, gongmu
 
     proc = gongmu("eval", "export-lm-eval", str(REPO / "evals" / "pii-leak"), str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr

@@ -13,7 +13,7 @@ import sys
 import pytest
 from safetensors.torch import load_file
 
-from tests.conftest import ec_key_pair, gongmu
+from tests.helpers import ec_key_pair, gongmu
 from toolkit.artifacts import read_json, read_jsonl, verify_folder
 from toolkit.recipe import load_recipe
 from toolkit.stages import ORDER as STAGES
@@ -161,7 +161,7 @@ def test_local_mlflow_store_has_one_run_per_stage_with_metrics(pipeline_run):
 def test_export_refuses_a_base_model_that_changed_since_training(tiny_model, tmp_path):
     from toolkit.errors import ArtifactError
     from toolkit.stages import run_stage
-    from tests.conftest import write_recipe
+    from tests.helpers import write_recipe
 
     model = tmp_path / "base"
     shutil.copytree(tiny_model, model)

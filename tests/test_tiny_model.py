@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 import torch
 
-from tests.conftest import DOCS, gongmu
+from tests.helpers import DOCS, gongmu
 from toolkit.errors import ModelError
 from toolkit.recipe import ModelSection
 from toolkit.tiny_model import END_OF_TURN, PAD

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_recipe
+from tests.helpers import write_recipe
 from toolkit.recipe import load_recipe
 from toolkit.stages import run_stage
 

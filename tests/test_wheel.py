@@ -4,6 +4,7 @@ inside the package (launch configs, templates, the PII labelled set the data car
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS, REPO
+from tests.helpers import DOCS, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -22,9 +23,15 @@ def installed(tmp_path_factory) -> Path:
     environment's site-packages through a .pth file (which never activates the test
     environment's editable install of the checkout)."""
     root = tmp_path_factory.mktemp("wheel")
+    source = root / "source"  # a copy: building in the checkout would leave build/ there
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO / name, source / name)
+    shutil.copytree(REPO / "toolkit", source / "toolkit",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = root / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(dist), str(REPO)], check=True, cwd=root)
+                    "-q", "-w", str(dist), str(source)], check=True, cwd=root)
     wheel = next(dist.glob("gongmu-*.whl"))
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

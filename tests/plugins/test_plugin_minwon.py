@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, gongmu
+from tests.helpers import REPO, gongmu
 from tests.plugins.registered import write_dist_info
 from toolkit import plugins
 from toolkit.errors import RecipeError

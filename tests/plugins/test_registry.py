@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tests.plugins.registered import registered
 from toolkit import plugins
 from toolkit.corpus import sources

@@ -13,7 +13,7 @@ from toolkit.plots import histogram_svg
 
 _BINS = (0, 64, 128, 256, 512, 1024, 2048, 4096)
 _CHAR_BINS = (0, 100, 200, 400, 800, 1600, 3200, 6400)
-_PII_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "pii" / "labelled.jsonl"
+from toolkit.korean.pii import LABELLED_SET as _PII_SET
 
 
 def _size_category(n: int) -> str:
@@ -52,9 +52,7 @@ def length_histogram(recipe: Recipe, train: list[dict]) -> tuple[str, list[tuple
     return f"{unit}, over all {len(train)} training examples", rows, lengths
 
 
-def _pii_quality() -> dict | None:
-    if not _PII_SET.is_file():
-        return None
+def _pii_quality() -> dict:
     from toolkit.korean.pii import score_labelled
 
     return score_labelled(_PII_SET)

@@ -23,6 +23,11 @@ from pathlib import Path
 from toolkit.errors import DataError
 from toolkit.korean.width import fold_fullwidth
 
+# Fictional texts with every span labelled (written for gongmu by
+# tests/data/pii/make_labelled.py), shipped in the package: the data card scores the
+# detector on it wherever gongmu is installed.
+LABELLED_SET = Path(__file__).with_name("pii_labelled.jsonl")
+
 PII_TYPES = (
     "주민등록번호", "외국인등록번호", "전화번호", "이메일", "사업자등록번호",
     "여권번호", "운전면허번호", "계좌번호", "주소", "이름",

@@ -1,4 +1,5 @@
-"""Write tests/data/pii/labelled.jsonl: fictional Korean administrative texts with
+"""Write toolkit/korean/pii_labelled.jsonl (shipped in the package: the data card scores the
+detector on it): fictional Korean administrative texts with
 every personal-information span labelled by type and character offsets.
 
     .venv/bin/python tests/data/pii/make_labelled.py [OUT.jsonl]
@@ -30,7 +31,7 @@ from pathlib import Path
 
 from toolkit.korean.josa import josa
 
-OUT = Path(__file__).with_name("labelled.jsonl")
+OUT = Path(__file__).resolve().parents[3] / "toolkit" / "korean" / "pii_labelled.jsonl"
 SEED = 20240315
 
 SURNAMES = list("김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민나진지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용")

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.conftest import DOCS
+from tests.helpers import DOCS
 from toolkit.corpus.sources import documents
 from toolkit.corpus.families import FAMILIES
 from toolkit.recipe import CorpusSource, ModelSection

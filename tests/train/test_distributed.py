@@ -12,7 +12,7 @@ import re
 import pytest
 from safetensors.torch import load_file
 
-from tests.conftest import gongmu, write_recipe
+from tests.helpers import gongmu, write_recipe
 from toolkit.artifacts import read_json
 from toolkit.stages import run_stage
 from toolkit.recipe import load_recipe

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, gongmu
+from tests.helpers import REPO, gongmu
 from toolkit.cli import main
 from toolkit.errors import RecipeError
 from toolkit.recipe import load_recipe

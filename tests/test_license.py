@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 # md5 of the Apache License 2.0 text as published at apache.org/licenses/LICENSE-2.0.txt.
 APACHE_2_MD5 = "3b83ef96387f14655fc854ddc3c6bd57"

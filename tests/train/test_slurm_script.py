@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 SCRIPT = REPO / "scripts" / "slurm" / "train.sbatch"
 BUILTIN = "toolkit/train/launch_configs/accelerate"

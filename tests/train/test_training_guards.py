@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tests.conftest import write_recipe
+from tests.helpers import write_recipe
 from toolkit.errors import GongmuError
 from toolkit.recipe import load_recipe
 from toolkit.stages import run_stage

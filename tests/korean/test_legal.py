@@ -16,8 +16,9 @@ from toolkit.korean.legal import (
     strip_amendment_notes,
 )
 from toolkit.corpus.sources import front_matter
+from tests.helpers import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 STATUTES = DATA / "legalize-kr" / "kr"
 ORDINANCES = DATA / "ordinances"
 RULINGS = DATA / "precedent-kr" / "일반행정" / "대법원"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS
+from tests.helpers import DOCS, SHARED_DATA
 from toolkit.corpus.families import FAMILIES, FAMILY_DESCRIPTIONS, SourceDoc, SynthOptions
 from toolkit.corpus.families.common import source_doc
 from toolkit.corpus.families.statutes import polite
@@ -20,7 +20,7 @@ from toolkit.corpus.views import from_alpaca, from_sharegpt, to_alpaca, to_share
 from toolkit.korean.forms import item_marker
 from toolkit.korean.legal import meta_text, parse_statute
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 RULINGS = DATA / "precedent-kr" / "일반행정" / "대법원"
 LEGAL_FAMILIES = ("lookup", "explain", "summarise", "route", "draft", "refuse")
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.conftest import DOCS, QUICKSTART, gongmu
+from tests.helpers import DOCS, QUICKSTART, gongmu
 from toolkit import audit
 from toolkit.artifacts import MANIFEST, recover_stage_folder, run_lock, stage_folder, verify_folder
 from toolkit.errors import ArtifactError
@@ -145,7 +145,7 @@ def test_an_edited_manifest_section_fails_verification(recipe):
 
 
 def test_every_stage_folder_can_be_signed_and_verified(recipe, tmp_path):
-    from tests.conftest import ec_key_pair
+    from tests.helpers import ec_key_pair
     from toolkit.stages import stage_run
 
     private, public = ec_key_pair(tmp_path)

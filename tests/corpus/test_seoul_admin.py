@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SHARED_DATA
+from tests.helpers import REPO, SHARED_DATA
 from toolkit.artifacts import read_jsonl, verify_folder
 from toolkit.recipe import load_recipe
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from safetensors.torch import load_file
 
-from tests.conftest import write_recipe
+from tests.helpers import write_recipe
 from toolkit.artifacts import read_json, read_jsonl, verify_folder
 from toolkit.errors import GongmuError
 from toolkit.recipe import load_recipe

@@ -11,10 +11,10 @@ import unicodedata
 
 import pytest
 
-from tests.conftest import REPO, gongmu
+from tests.helpers import REPO, gongmu
 from toolkit.korean.pii import find_pii, redact_pii, score_labelled
 
-LABELLED = REPO / "tests" / "data" / "pii" / "labelled.jsonl"
+LABELLED = REPO / "toolkit" / "korean" / "pii_labelled.jsonl"
 
 
 def found(text: str) -> list[tuple[str, str]]:

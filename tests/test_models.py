@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from tests.conftest import gongmu, write_recipe
+from tests.helpers import gongmu, write_recipe
 from toolkit.errors import ModelError
 from toolkit.models import load_model
 from toolkit.recipe import ModelSection

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from tests.conftest import write_recipe
+from tests.helpers import write_recipe
 from toolkit.artifacts import read_jsonl
 from toolkit.stages import run_stage
 from toolkit.recipe import load_recipe

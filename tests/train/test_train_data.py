@@ -69,7 +69,7 @@ def test_training_refuses_an_eval_split_that_overlaps_train():
 
 
 def test_training_fails_when_too_many_examples_exceed_max_seq_len(tiny_model, tmp_path):
-    from tests.conftest import write_recipe
+    from tests.helpers import write_recipe
     from toolkit.errors import GongmuError
     from toolkit.recipe import load_recipe
     from toolkit.stages import run_stage

@@ -9,17 +9,17 @@ import json
 import time
 import unicodedata
 from collections import Counter
-from pathlib import Path
 
 import pytest
+
+from tests.helpers import REPO, SHARED_DATA
 
 from toolkit.corpus.scan import scan_file
 from toolkit.korean.pii import PII_TYPES, Finding, find_pii, redact_pii, score_labelled
 
-REPO = Path(__file__).resolve().parents[1]
-LABELLED = REPO / "tests" / "data" / "pii" / "labelled.jsonl"
+LABELLED = REPO / "toolkit" / "korean" / "pii_labelled.jsonl"
 GENERATOR = REPO / "tests" / "data" / "pii" / "make_labelled.py"
-STATUTES = REPO.parent / "shared" / "data" / "legalize-kr" / "kr"
+STATUTES = SHARED_DATA / "legalize-kr" / "kr"
 
 
 def found(text: str) -> list[tuple[str, str]]:

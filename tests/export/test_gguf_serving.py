@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.conftest import write_recipe
+from tests.helpers import write_recipe
 from toolkit.models import load_tokenizer
 from toolkit.recipe import ModelSection
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import QUICKSTART, gongmu
+from tests.helpers import QUICKSTART, gongmu
 from toolkit.errors import RecipeError
 from toolkit.recipe import load_recipe
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from tests.conftest import DOCS, SHARED_DATA
+from tests.helpers import DOCS, SHARED_DATA
 from toolkit.artifacts import read_jsonl
 from toolkit.stages import run_stage
 from toolkit.errors import DataError, RecipeError
@@ -286,7 +286,7 @@ def test_web_filters_would_drop_real_statutes_which_is_why_legal_text_never_gets
 
 
 def test_scan_pii_prints_one_json_object_per_finding_with_nfc_offsets(tmp_path):
-    from tests.conftest import gongmu
+    from tests.helpers import gongmu
 
     text = "담당자 연락처는 010-2345-6789, 메일은 hong.gildong@example.go.kr 입니다. 사건번호 2019두30140."
     path = tmp_path / "민원.txt"

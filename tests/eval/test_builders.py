@@ -11,7 +11,7 @@ import re
 import pytest
 import yaml
 
-from tests.conftest import REPO, SHARED_DATA
+from tests.helpers import REPO, SHARED_DATA
 from toolkit.corpus.clean import normalize_text
 from toolkit.corpus.sources import front_matter
 from toolkit.corpus.split import split_documents

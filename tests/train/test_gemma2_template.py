@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from tests.conftest import DOCS, REPO
+from tests.helpers import DOCS, REPO
 from toolkit.errors import DataError
 from toolkit.models import load_tokenizer
 from toolkit.recipe import ModelSection, load_recipe
