@@ -150,7 +150,8 @@ def refuse_foreign_folder(final: Path, recipe_name: str, stage: str) -> None:
         )
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (on this host)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -165,7 +166,7 @@ def _dead_temporary(path: Path, kind: str) -> bool:
     parts = path.name.rsplit("-", 2)
     if len(parts) != 3 or not parts[0].endswith(f".{kind}") or not parts[1].isdigit():
         return False
-    return int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1]))
+    return int(parts[1]) != os.getpid() and not pid_alive(int(parts[1]))
 
 
 def recover_stage_folder(final: Path) -> list[Path]:

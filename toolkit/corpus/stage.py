@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 
-from toolkit.artifacts import StageOutput, refuse_foreign_folder, run_lock
+from toolkit.artifacts import StageOutput, pid_alive, refuse_foreign_folder, run_lock
 from toolkit.console import console
 from toolkit.recipe import Recipe
 from toolkit.stages import Stage
@@ -96,7 +96,7 @@ def _setup_work_folder(recipe: Recipe) -> Path:
     run_dir = recipe.run_dir
     for old in run_dir.glob(f"{WORK_PREFIX}*"):
         pid = old.name[len(WORK_PREFIX):].split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     owner = str(os.getpid()) if recipe.corpus.executor == "local" else "cluster"
     work = run_dir / f"{WORK_PREFIX}{owner}-{uuid.uuid4().hex[:8]}"
@@ -130,16 +130,6 @@ def _children_die_with_this_process() -> None:
 
     os.register_at_fork(before=remember_parent, after_in_child=die_with_parent)
     _REGISTERED = True
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 @contextlib.contextmanager
