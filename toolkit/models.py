@@ -24,6 +24,40 @@ def torch_dtype(name: str):
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
+def placement(device: str = "auto", dtype: str = "auto") -> tuple[object, str, str]:
+    """(device_map for from_pretrained, dtype name, where in words) of a model to run for
+    inference. `device` auto: every GPU (device_map="auto") when there is one, else the
+    CPU; cpu, cuda, cuda:N, mps: that device. `dtype` auto: bfloat16 on a GPU, float32
+    elsewhere."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device_map = "auto" if device == "cuda" else None
+    elif device.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"device {device} was asked for, but torch sees no CUDA GPU here; use "
+                         f"device: cpu (or auto).")
+    else:
+        device_map = None if device == "cpu" else {"": device}
+    if dtype == "auto":
+        dtype = "bfloat16" if device.startswith("cuda") else "float32"
+    where = (f"{torch.cuda.device_count()} GPU(s), device_map=auto" if device_map == "auto"
+             else device)
+    return device_map, dtype, where
+
+
+def free_memory() -> None:
+    """Give back the memory of models the caller has dropped (`del model` first), the CUDA
+    cache included, before the next model loads."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 # --------------------------------------------------------------------------- recipe paths
 
 
@@ -176,13 +210,16 @@ def bnb_config(qlora, quant_storage: str | None = None):
 
 def load_model(section: ModelSection, dtype: str | None = None, path: Path | None = None,
                qlora=None, attn_implementation: str | None = None,
-               quant_storage: str | None = None):
+               quant_storage: str | None = None, device_map=None):
     """Load a causal LM from a local directory: safetensors only, no remote code unless
-    the recipe opts in; 4-bit (bitsandbytes) when `qlora` settings are given."""
+    the recipe opts in; 4-bit (bitsandbytes) when `qlora` settings are given; placed by
+    `device_map` (see `placement`) when given, else on the CPU."""
     from transformers import AutoModelForCausalLM
 
     path = check_model_dir(path or section.path)
     extra = {"quantization_config": bnb_config(qlora, quant_storage)} if qlora is not None else {}
+    if device_map is not None:
+        extra["device_map"] = device_map
     if attn_implementation is not None:
         extra["attn_implementation"] = attn_implementation
     elif section.attn_implementation != "auto":
@@ -244,16 +281,16 @@ def trained_weights_dir(method: str) -> str:
 
 
 def load_tuned_model(section: ModelSection, train_dir: Path, method: str, base=None,
-                     dtype: str = "float32"):
+                     dtype: str = "float32", device_map=None):
     """The trained model of a train stage folder: the full checkpoint in `model/`, or the
     base (`base`, else loaded from `section`) with the PEFT adapter in `adapter/`."""
     weights = Path(train_dir) / trained_weights_dir(method)
     if method == "full":
-        return load_model(section, dtype=dtype, path=weights)
+        return load_model(section, dtype=dtype, path=weights, device_map=device_map)
     from peft import PeftModel
 
     if base is None:
-        base = load_model(section, dtype=dtype)
+        base = load_model(section, dtype=dtype, device_map=device_map)
     return PeftModel.from_pretrained(base, weights)
 
 

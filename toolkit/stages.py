@@ -60,6 +60,13 @@ class Stage:
     def load(self):
         return importlib.import_module(self.module)
 
+    def upstream_for(self, recipe: Recipe) -> tuple[str, ...]:
+        """The stages whose folders a run on `recipe` needs: `upstream`, unless the stage
+        module decides per recipe with `upstream(recipe)` (eval: only the folders its
+        suites and candidates read, so an eval-only recipe needs none)."""
+        decide = getattr(self.load(), "upstream", None)
+        return tuple(decide(recipe)) if callable(decide) else self.upstream
+
     def check_paths(self, recipe: Recipe) -> list[str]:
         """Problems with the paths this stage needs, each naming the recipe file and line."""
         return self.load().check_paths(recipe)
@@ -197,8 +204,10 @@ def stage_run(recipe: Recipe, name: str, *, main_process: bool = True) -> Iterat
     check_paths(recipe, [name])
     # Before any work: the folder this stage will replace must be gongmu's own.
     refuse_foreign_folder(recipe.stage_dir(name), recipe.name, name)
-    present = [s for s in spec.optional_upstream if (recipe.stage_dir(s) / MANIFEST).is_file()]
-    ups = open_upstreams(recipe, [*spec.upstream, *present])
+    needed = spec.upstream_for(recipe)
+    present = [s for s in spec.optional_upstream
+               if s not in needed and (recipe.stage_dir(s) / MANIFEST).is_file()]
+    ups = open_upstreams(recipe, [*needed, *present])
     lock = run_lock(recipe) if main_process else contextlib.nullcontext()
     with lock:
         run_ctx = tracking.stage_run(recipe, name) if main_process else contextlib.nullcontext(

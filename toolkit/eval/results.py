@@ -1,25 +1,34 @@
-"""What the eval stage reports per suite and model: mean scores, scores by task, and the
+"""What the eval stage reports per suite and candidate: mean scores, scores by task, the
 verdict on each threshold the suite sets (a minimum, or a maximum for a lower-is-better
-metric)."""
+metric), how many items failed to get an answer and why, and each candidate's paired
+difference from the reference candidate."""
 
 from __future__ import annotations
 
+from collections import Counter
 from statistics import fmean
 
 from toolkit.eval.suite import Suite
 
 
 def summarize(suite: Suite, rows: list[dict]) -> dict:
-    """Mean scores, scores by task (`meta.task`) and threshold verdicts of one model."""
-    scores = {m: fmean(r["scores"][m] for r in rows) for m in suite.metrics} if rows else {}
+    """Mean scores over the answered items, scores by task (`meta.task`), threshold
+    verdicts, and the count of items that got no answer (`failed`, by reason kind in
+    `failures`): a failed item is left out of the means, never scored as empty."""
+    answered = [r for r in rows if not r.get("failed")]
+    scores = ({m: fmean(r["scores"][m] for r in answered) for m in suite.metrics}
+              if answered else {})
     by_task: dict[str, dict] = {}
-    for task in sorted({r["task"] for r in rows if r["task"]}):
-        sub = [r for r in rows if r["task"] == task]
+    for task in sorted({r["task"] for r in answered if r["task"]}):
+        sub = [r for r in answered if r["task"] == task]
         by_task[task] = {"items": len(sub),
                          **{m: fmean(r["scores"][m] for r in sub) for m in suite.metrics}}
-    verdicts = threshold_verdicts(suite.spec.thresholds, scores)
+    verdicts = threshold_verdicts(suite.spec.thresholds, scores) if scores else {}
+    failures = Counter(r["failed"].split(":", 1)[0] for r in rows if r.get("failed"))
     return {"scores": scores, "by_task": by_task, "thresholds": verdicts,
-            "passed": all(v["passed"] for v in verdicts.values())}
+            "passed": bool(scores) and all(v["passed"] for v in verdicts.values()),
+            "items": len(rows), "answered": len(answered), "failed": len(rows) - len(answered),
+            "failures": dict(sorted(failures.items()))}
 
 
 def threshold_verdicts(thresholds: dict[str, float], scores: dict[str, float]) -> dict:
@@ -35,3 +44,39 @@ def threshold_verdicts(thresholds: dict[str, float], scores: dict[str, float]) -
         else:
             verdicts[metric] = {"minimum": level, "value": value, "passed": value >= level}
     return verdicts
+
+
+def compare_with_reference(suite: Suite, rows: dict[str, list[dict]], reference: str, *,
+                           n_resamples: int = 2000, seed: int = 0,
+                           confidence: float = 0.95) -> dict:
+    """Each other candidate against `reference` on `suite`, item by item (the items both
+    answered): {"reference", "confidence", "candidates": {name: {metric: {"diff"
+    (candidate - reference), "ci_low", "ci_high", "p_value", "test", "n_items"}}}}."""
+    from toolkit.eval.statistics import compare
+
+    def scores_of(name: str) -> dict:
+        answered = [r for r in rows[name] if not r.get("failed")]
+        return {suite.name: {m: {r["id"]: r["scores"][m] for r in answered}
+                             for m in suite.metrics}}
+
+    base = scores_of(reference)
+    out: dict = {"reference": reference, "confidence": confidence, "candidates": {}}
+    for name in rows:
+        if name == reference:
+            continue
+        cand = scores_of(name)
+        common = set(base[suite.name][suite.metrics[0]]) & set(cand[suite.name][suite.metrics[0]])
+        if not common:
+            out["candidates"][name] = {m: None for m in suite.metrics}
+            continue
+        pair = [{suite.name: {m: {i: v for i, v in side[suite.name][m].items() if i in common}
+                              for m in suite.metrics}} for side in (base, cand)]
+        table = {}
+        for c in compare(*pair, primary={suite.name: suite.primary},
+                         directions={suite.name: suite.higher_is_better},
+                         n_resamples=n_resamples, seed=seed, confidence=confidence):
+            table[c.metric] = {"diff": c.diff, "ci_low": c.ci_low, "ci_high": c.ci_high,
+                               "p_value": c.p_value, "test": c.test, "n_items": c.n_items,
+                               "higher_is_better": c.higher_is_better}
+        out["candidates"][name] = table
+    return out

@@ -85,32 +85,63 @@ def score_suite(model, tok, suite: Suite, prompts: list[str], batch_size: int,
     produced (`output`; `choice_logprobs` and `predicted` for choices), `reference` and
     `scores` ({metric: value in [0, 1]})."""
     items = suite.items
-    rows = [{"id": item["id"], "task": (item.get("meta") or {}).get("task"),
-             "prompt_hash": prompt_hash(prompt), "reference": item["reference"], "scores": {}}
-            for item, prompt in zip(items, prompts)]
-
+    outputs = logprobs = None
     if suite.text_metrics:
         outputs = generate(model, tok, prompts, batch_size,
                            suite.spec.max_new_tokens or max_new_tokens, on_batch, suite.spec.stop)
-        for row, item, output in zip(rows, items, outputs):
-            row["output"] = output
-            scored = output
-            if suite.task_type == "classification":
-                scored = row["prediction"] = first_line(output)
-            for metric in suite.text_metrics:
-                row["scores"][metric] = score(metric, scored, item["reference"], item)
-
     if suite.choice_metrics:
         logprobs = choice_logprobs(model, tok, prompts, [i["choices"] for i in items],
                                    batch_size, on_batch)
-        for row, item, lps in zip(rows, items, logprobs):
+    return score_answers(suite, [prompt_hash(p) for p in prompts], outputs=outputs,
+                         choice_logprobs=logprobs)
+
+
+def score_answers(suite: Suite, prompt_hashes: list[str], *,
+                  outputs: Sequence[str | None] | None = None,
+                  choice_logprobs: Sequence[list[float] | None] | None = None,
+                  letter_picks: Sequence[int | None] | None = None,
+                  failed: Sequence[str | None] | None = None) -> list[dict]:
+    """The rows of `score_suite` from answers however they were got (a local model, an
+    endpoint): `outputs`, the generated text of each item (text metrics);
+    `choice_logprobs`, each item's log-probability of each choice; or instead
+    `letter_picks`, the choice an endpoint named by its letter (None: unreadable, scored
+    wrong; such rows say `choice_scoring: letter`); `failed`, the reason an item got no
+    answer, else None. A failed row has `failed` and no scores: it is never scored as
+    an empty answer."""
+    items = suite.items
+    failed = failed or [None] * len(items)
+    rows = [{"id": item["id"], "task": (item.get("meta") or {}).get("task"),
+             "prompt_hash": h, "reference": item["reference"], "scores": {}}
+            for item, h in zip(items, prompt_hashes)]
+    for k, row in enumerate(rows):
+        if failed[k]:
+            row["failed"] = failed[k]
+        if outputs is not None and outputs[k] is not None:
+            row["output"] = outputs[k]
+        if not failed[k] and suite.text_metrics:
+            scored = row["output"]
+            if suite.task_type == "classification":
+                scored = row["prediction"] = first_line(row["output"])
+            for metric in suite.text_metrics:
+                row["scores"][metric] = score(metric, scored, items[k]["reference"], items[k])
+        if failed[k] or not suite.choice_metrics:
+            continue
+        item = items[k]
+        if letter_picks is not None:
+            pick = letter_picks[k]
+            picked = {CHOICE_METRICS[m]: pick for m in suite.choice_metrics}
+            row.update(choice_scoring="letter", predicted=picked, answer=item["answer"])
+        else:
+            lps = choice_logprobs[k]
             picked = {CHOICE_METRICS[m]: pick_choice(lps, item["choices"], CHOICE_METRICS[m])
                       for m in suite.choice_metrics}
             row.update(choice_logprobs=lps, predicted=picked, answer=item["answer"])
-            if "output" not in row:  # multiple choice: the choice picked by the primary metric
-                row["output"] = item["choices"][picked[CHOICE_METRICS[suite.primary]]]
-            for metric in suite.choice_metrics:
-                row["scores"][metric] = float(picked[CHOICE_METRICS[metric]] == item["answer"])
+        if "output" not in row or suite.task_type == "multiple_choice":
+            # multiple choice: the choice picked by the primary metric
+            main = picked[CHOICE_METRICS[suite.primary]]
+            row["output"] = item["choices"][main] if main is not None else ""
+        for metric in suite.choice_metrics:
+            row["scores"][metric] = float(picked[CHOICE_METRICS[metric]] == item["answer"])
     for row in rows:  # metrics in the suite's order
-        row["scores"] = {m: row["scores"][m] for m in suite.metrics}
+        row["scores"] = {m: row["scores"][m] for m in suite.metrics if m in row["scores"]}
     return rows

@@ -1,17 +1,34 @@
-"""The eval stage: every suite on the base model and on the tuned model (base + adapter,
-or the fully fine-tuned checkpoint), same items, same prompts, greedy decoding.
+"""The eval stage: every suite on every candidate of `eval.candidates` (by default the
+base model and the tuned one), same items, same prompt messages, same scoring, greedy
+decoding.
 
     gongmu eval R
 
-Prompts are rendered with the tokenizer the train stage saved (the one the export ships),
-so the model is scored on exactly the text it will see when served.
+A candidate is a local model folder, a base plus an adapter, this recipe's base, tuned or
+exported model, or an OpenAI-compatible endpoint (`toolkit.eval.candidates`). The base
+and the tuned model render prompts with the tokenizer the train stage saved (the one the
+export ships), so they are scored on exactly the text they will see when served.
 
-The stage folder holds `results.json` (per suite: task type, item count, metrics and
-their direction, primary metric, suite/prompts/chat-template hashes, thresholds, and per
-model the mean scores, scores by task and threshold verdicts),
-`outputs/<suite>.<base|tuned>.jsonl` (one row per item, see
-`toolkit.eval.scoring.score_suite`) and, for suites built at eval time,
-`items/<suite>.jsonl` (the items as built).
+The stage reads only the folders its suites and candidates need (`upstream`): the
+corpus for suites whose items come from it, the train folder for `stage: train`, the
+export folder for `stage: export`. A recipe with file-based suites and endpoint or
+local-folder candidates needs no other stage.
+
+The stage folder holds `results.json`:
+
+    {"reference": NAME,
+     "candidates": {NAME: {"kind", where it came from, dtype/device or the endpoint's
+                           requests, cache hits, tokens, latency, cost, ...}},
+     "suites": {SUITE: {task type, items, metrics and their direction, primary metric,
+                        suite/prompts/chat-template hashes, thresholds,
+                        "models": {NAME: {"scores", "by_task", "thresholds", "passed",
+                                          "items", "answered", "failed", "failures", ...}},
+                        "comparison": {"reference": NAME, "candidates": {NAME: {METRIC:
+                                       {"diff", "ci_low", "ci_high", ...}}}}}}}
+
+`outputs/<suite>.<candidate>.jsonl` (one row per item, see
+`toolkit.eval.scoring.score_answers`; an item an endpoint never answered has `failed`
+and no scores) and, for suites built at eval time, `items/<suite>.jsonl`.
 """
 
 from __future__ import annotations
@@ -25,20 +42,40 @@ from toolkit.stages import Stage
 STAGE = Stage(
     name="eval",
     command="eval",
-    summary="Score the base and the tuned model on the recipe's suites.",
+    summary="Score the candidates (by default the base and the tuned model) on the recipe's suites.",
     sections=("model", "eval"),
-    upstream=("corpus", "train"),
-    outputs=("results.json", "outputs/<suite>.<model>.jsonl", "items/<suite>.jsonl"),
+    upstream=("corpus", "train"),  # what the default candidates need; see upstream()
+    outputs=("results.json", "outputs/<suite>.<candidate>.jsonl", "items/<suite>.jsonl"),
     module=__name__,
 )
 
-MODELS = ("base", "tuned")
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def upstream(recipe: Recipe) -> tuple[str, ...]:
+    """The folders this recipe's eval reads: the corpus when a suite's items come from it,
+    train and export when a `stage` candidate names them."""
+    from toolkit.eval.candidates import needed_stages
+
+    corpus = ("corpus",) if any(_suite_reads_corpus(s) for s in recipe.eval.suites) else ()
+    return corpus + needed_stages(recipe)
+
+
+def _suite_reads_corpus(folder) -> bool:
+    from toolkit.safe_yaml import load_yaml
+
+    try:
+        spec = load_yaml((folder / "suite.yaml").read_text(encoding="utf-8"), str(folder))
+    except Exception:  # noqa: BLE001 - an unreadable suite.yaml is reported when it loads
+        return False
+    return isinstance(spec, dict) and isinstance(spec.get("items"), dict)
 
 
 def check_paths(recipe: Recipe) -> list[str]:
+    from toolkit.eval.candidates import candidate_path_problems, check_backend, uses_model_path
     from toolkit.models import model_path_problems
 
-    problems = model_path_problems(recipe)
+    problems = model_path_problems(recipe) if uses_model_path(recipe) else []
     if not recipe.eval.suites:
         problems.append(f"{recipe.where('eval')}: eval.suites is empty; name at least one "
                         f"suite folder.")
@@ -46,76 +83,78 @@ def check_paths(recipe: Recipe) -> list[str]:
         if not (suite / "suite.yaml").is_file():
             problems.append(f"{recipe.where('eval', 'suites', i)}: eval.suites[{i}] {suite} "
                             f"has no suite.yaml.")
-    return problems
+    return problems + candidate_path_problems(recipe) + check_backend(recipe)
 
 
 def run(recipe: Recipe) -> StageOutput:
-    """Score the base and the tuned model on every suite of `recipe.eval`."""
+    """Score every candidate of `recipe.eval` on every suite."""
     from toolkit.stages import stage_run
 
     with stage_run(recipe, "eval") as stage:
-        corpus, trained = stage.inputs["corpus"], stage.inputs["train"]
-        tok, suites, prompts = _setup_suites(recipe, corpus, trained)
-        rows = _score_models(recipe, trained, tok, suites, prompts)
-        results, figures = _results(suites, prompts, tok, rows)
+        suites = _setup_suites(recipe, stage.inputs)
+        _setup_candidates(recipe, suites)
+        scored = _score_candidates(recipe, stage.inputs, suites)
+        results, figures = _results(recipe, suites, scored)
         stage.plugins = _plugins_used(suites)
         with stage.publish() as out:
-            _write(out, results, suites, rows)
+            _write(out, results, suites, scored)
             out.figures.update(figures)
     return stage.output
 
 
-def _setup_suites(recipe: Recipe, corpus, trained):
-    """The training tokenizer, the suites (builders run on the corpus's held-out
-    documents) and each suite's rendered prompts."""
+def _setup_suites(recipe: Recipe, inputs: dict):
+    """The suites (builders run on the corpus's held-out documents)."""
     from toolkit.eval.suite import load_suite
-    from toolkit.eval.scoring import suite_prompts
-    from toolkit.models import check_base_unchanged, load_trained_tokenizer
 
-    check_base_unchanged(recipe.model.path, trained.path)
-    tok = load_trained_tokenizer(trained.path)
-    suites = [load_suite(s, corpus.path) for s in recipe.eval.suites]
-    prompts = {s.name: suite_prompts(tok, s) for s in suites}
-    return tok, suites, prompts
+    corpus = inputs.get("corpus")
+    return [load_suite(s, corpus.path if corpus else None) for s in recipe.eval.suites]
 
 
-def _score_models(recipe: Recipe, trained, tok, suites, prompts) -> dict[tuple[str, str], list[dict]]:
-    """Per-item rows of every suite for the base model, then the tuned one."""
+def _setup_candidates(recipe: Recipe, suites) -> None:
+    """Before any model loads or request goes out: each endpoint's key is set, and no
+    item holding personal data goes to an endpoint off this machine unless allowed."""
+    from toolkit.eval.candidates_endpoint import api_key, refuse_remote_pii
+
+    for i, candidate in enumerate(recipe.eval.candidates):
+        if candidate.kind == "openai":
+            api_key(recipe, candidate, i)
+            refuse_remote_pii(recipe, candidate, i, suites)
+
+
+def _score_candidates(recipe: Recipe, inputs: dict, suites) -> dict:
+    """{candidate name: Scored}, one candidate after the other (each local model freed
+    before the next loads)."""
     from toolkit.console import progress
-    from toolkit.eval.scoring import score_suite, work_units
-    from toolkit.models import load_model, load_tuned_model
+    from toolkit.eval.candidates import score_candidate
 
-    rows: dict[tuple[str, str], list[dict]] = {}
-    model = load_model(recipe.model, dtype="float32")
+    scored = {}
     with progress() as bar:
-        for label in MODELS:
-            if label == "tuned":
-                method = trained.manifest["section"]["train"]["method"]
-                if method == "full":
-                    del model  # the tuned checkpoint replaces the base
-                model = load_tuned_model(recipe.model, trained.path, method,
-                                         base=None if method == "full" else model)
-            for suite in suites:
-                task = bar.add_task(f"{suite.name} · {label}", total=work_units(suite), info="")
-                rows[(suite.name, label)] = score_suite(
-                    model, tok, suite, prompts[suite.name], recipe.eval.batch_size,
-                    recipe.eval.max_new_tokens, on_batch=lambda k, t=task: bar.advance(t, k),
-                )
-    return rows
+        for candidate in recipe.eval.candidates:
+            scored[candidate.name] = score_candidate(recipe, candidate, inputs, suites, bar)
+    return scored
 
 
-def _results(suites, prompts, tok, rows) -> tuple[dict, dict]:
-    from toolkit.eval.results import summarize
+def _results(recipe: Recipe, suites, scored: dict) -> tuple[dict, dict]:
+    from toolkit.eval.results import compare_with_reference, summarize
 
-    results: dict = {"suites": {}}
+    reference = recipe.eval.reference_name
+    results: dict = {"reference": reference,
+                     "candidates": {name: s.info for name, s in scored.items()},
+                     "suites": {}}
     figures = {}
     for suite in suites:
+        first_local = next((s.per_suite[suite.name] for s in scored.values()
+                            if s.per_suite[suite.name]["chat_template_sha256"]), None)
+        shown = scored[reference].per_suite[suite.name]
+        if not shown["chat_template_sha256"] and first_local:
+            shown = first_local
         entry = {
             "path": str(suite.path),
             "task_type": suite.task_type,
             "suite_hash": suite.hash,
-            "prompts_hash": hashlib.sha256("\n".join(prompts[suite.name]).encode()).hexdigest(),
-            "chat_template_sha256": hashlib.sha256(tok.chat_template.encode()).hexdigest(),
+            "prompts_hash": shown["prompts_hash"],
+            "chat_template_sha256": shown["chat_template_sha256"],
+            "messages_hash": _messages_hash(suite),
             "items": len(suite.items),
             "few_shot": len(suite.shots),
             "items_file": f"items/{suite.name}.jsonl" if suite.built else None,
@@ -125,12 +164,27 @@ def _results(suites, prompts, tok, rows) -> tuple[dict, dict]:
             "thresholds": suite.spec.thresholds,
             "models": {},
         }
-        for label in MODELS:
-            entry["models"][label] = summarize(suite, rows[(suite.name, label)])
-            for metric, value in entry["models"][label]["scores"].items():
-                figures[f"{suite.name}/{label}/{metric}"] = round(value, 4)
+        for name, s in scored.items():
+            summary = summarize(suite, s.rows[suite.name])
+            entry["models"][name] = {**summary, **s.per_suite[suite.name]}
+            for metric, value in summary["scores"].items():
+                figures[f"{suite.name}/{name}/{metric}"] = round(value, 4)
+            if summary["failed"]:
+                figures[f"{suite.name}/{name}/failed"] = summary["failed"]
+        entry["comparison"] = compare_with_reference(
+            suite, {name: s.rows[suite.name] for name, s in scored.items()}, reference,
+            n_resamples=BOOTSTRAP_RESAMPLES, seed=recipe.seed)
         results["suites"][suite.name] = entry
     return results, figures
+
+
+def _messages_hash(suite) -> str:
+    """One hash of every item's prompt messages: what every candidate was asked."""
+    from toolkit.eval.candidates import messages_hash
+    from toolkit.eval.scoring import prompt_messages
+
+    hashes = [messages_hash(prompt_messages(suite, item)) for item in suite.items]
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()
 
 
 def _plugins_used(suites) -> list[dict]:
@@ -144,12 +198,13 @@ def _plugins_used(suites) -> list[dict]:
     return plugins_used(used)
 
 
-def _write(out: StageOutput, results: dict, suites, rows) -> None:
+def _write(out: StageOutput, results: dict, suites, scored: dict) -> None:
     from toolkit.artifacts import write_json, write_jsonl
 
     write_json(out.path / "results.json", results)
     for suite in suites:
         if suite.built:  # the built items, so the run can be audited and re-scored
             write_jsonl(out.path / "items" / f"{suite.name}.jsonl", suite.raw_items)
-    for (suite_name, label), suite_rows in rows.items():
-        write_jsonl(out.path / "outputs" / f"{suite_name}.{label}.jsonl", suite_rows)
+    for name, s in scored.items():
+        for suite_name, rows in s.rows.items():
+            write_jsonl(out.path / "outputs" / f"{suite_name}.{name}.jsonl", rows)

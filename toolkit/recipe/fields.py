@@ -71,11 +71,25 @@ def map_paths(raw: Any, cls: type[BaseModel], fn: typing.Callable[[str], str]) -
                     for i, item in enumerate(raw[name]):
                         if inner is Path and isinstance(item, str):
                             raw[name][i] = fn(item)
-                        elif isinstance(inner, type) and issubclass(inner, BaseModel):
-                            map_paths(item, inner, fn)
+                        elif (model := _item_model(inner, item)) is not None:
+                            map_paths(item, model, fn)
             elif isinstance(t, type) and issubclass(t, BaseModel):
                 map_paths(raw[name], t, fn)
 
+
+
+def _item_model(annotation: Any, item: Any) -> Any:
+    """The section model of a list item: the one model, or for a union tagged by `kind`
+    (eval.candidates) the member whose `kind` the item names."""
+    models = [t for t in unwrap(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+    if len(models) == 1:
+        return models[0]
+    kind = item.get("kind") if isinstance(item, dict) else None
+    for model in models:
+        field = model.model_fields.get("kind")
+        if field is not None and kind in typing.get_args(field.annotation):
+            return model
+    return None
 
 
 def dotted_key(key: typing.Sequence[Any]) -> str:

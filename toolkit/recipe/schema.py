@@ -384,21 +384,175 @@ class TrainSection(_Section):
     )
 
 
+CandidateName = Annotated[str, Field(
+    pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=64,
+    description="Names the candidate in results.json, outputs/<suite>.<name>.jsonl and the "
+    "compare table (letters, digits, _ and -).")]
+
+
+class HfCandidate(_Section):
+    """A local Hugging Face model directory (safetensors), scored in this process."""
+
+    name: CandidateName
+    kind: Literal["hf"]
+    path: Path | None = Field(None, description="The model folder; default: model.path.")
+    chat_template: Path | None = Field(
+        None, description="A Jinja chat template file instead of the model's own.")
+    trust_remote_code: bool = Field(False, description="Run Python code shipped with the model.")
+
+
+class AdapterCandidate(_Section):
+    """A base model with a PEFT adapter folder, scored in this process."""
+
+    name: CandidateName
+    kind: Literal["adapter"]
+    adapter: Path = Field(description="The PEFT adapter folder (adapter_config.json).")
+    base: Path | None = Field(None, description="The base model folder; default: model.path.")
+    chat_template: Path | None = Field(
+        None, description="A Jinja chat template file; default: the adapter folder's "
+        "tokenizer when it has one, else the base's.")
+
+
+class StageCandidate(_Section):
+    """This recipe's own model: `base` (model.path), `train` (the tuned model of the train
+    stage folder) or `export` (the merged model of the export stage folder)."""
+
+    name: CandidateName
+    kind: Literal["stage"]
+    stage: Literal["base", "train", "export"] = Field(
+        "train", description="base: model.path, prompts rendered with the tokenizer the "
+        "train stage saved when a train candidate is evaluated too; train: base + adapter "
+        "(or the full checkpoint); export: the exported model folder.")
+
+
+class OpenAICandidate(_Section):
+    """An OpenAI-compatible chat-completions endpoint (vLLM, transformers serve, a vendor
+    API). The key is read from the environment variable `api_key_env` at request time and
+    never written anywhere."""
+
+    name: CandidateName
+    kind: Literal["openai"]
+    base_url: str = Field(description="e.g. http://127.0.0.1:8000/v1 (the path before "
+                          "/chat/completions).")
+    model: str = Field(description="The model name the server serves.")
+    api_key_env: str | None = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the API key (never the key).")
+    max_concurrency: int = Field(4, gt=0, le=256, description="Requests in flight at once.")
+    requests_per_minute: float | None = Field(
+        None, gt=0, description="Spacing of request starts; default: no limit.")
+    timeout: float = Field(120.0, gt=0, le=3600, description="Seconds per request.")
+    retries: int = Field(
+        4, ge=0, le=20, description="Retries of a request after a 429, a 5xx, a timeout, a "
+        "dropped connection or a malformed reply, with exponential backoff.")
+    backoff_s: float = Field(1.0, ge=0, le=600, description="First retry pause (doubles).")
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="Extra keys of every request body "
+        "(e.g. {top_k: 1}); model, messages and prompt cannot be overridden.")
+    price_per_1k_input_tokens: float | None = Field(None, ge=0, description="For the cost figure.")
+    price_per_1k_output_tokens: float | None = Field(None, ge=0, description="For the cost figure.")
+    choice_scoring: Literal["auto", "logprobs", "letter"] = Field(
+        "auto", description="Multiple choice: logprobs (log-likelihood of each choice from "
+        "/completions with echo and logprobs, as vLLM offers; needs `tokenizer`), letter "
+        "(the model answers with the choice's letter; flagged in results.json: not "
+        "comparable with log-likelihood accuracies) or auto (logprobs when `tokenizer` is "
+        "set and the endpoint returns them, else letter).")
+    tokenizer: Path | None = Field(
+        None, description="A local folder with the served model's tokenizer and chat "
+        "template, to render the prompt text that logprobs scoring sends to /completions.")
+    allow_remote_pii: bool = Field(
+        False, description="Send items holding personal data (found by scan-pii) to this "
+        "endpoint although it is not on this machine. The pii suites' synthetic contexts "
+        "are always sent.")
+
+    @field_validator("extra_body")
+    @classmethod
+    def _no_reserved_keys(cls, value: dict) -> dict:
+        reserved = sorted({"model", "messages", "prompt"} & set(value))
+        if reserved:
+            raise ValueError(f"extra_body cannot set {', '.join(reserved)}: gongmu sends them")
+        return value
+
+
+Candidate = Annotated[Union[HfCandidate, AdapterCandidate, StageCandidate, OpenAICandidate],
+                      Field(discriminator="kind")]
+
+
+def _default_candidates() -> list:
+    return [StageCandidate(name="base", kind="stage", stage="base"),
+            StageCandidate(name="tuned", kind="stage", stage="train")]
+
+
 class EvalSection(_Section):
     suites: list[Path] = Field(
         default_factory=list, description="Suite folders, each with a suite.yaml."
     )
     batch_size: int = Field(8, gt=0, le=65_536)
     max_new_tokens: int = Field(64, gt=0, le=1_048_576)
+    candidates: list[Candidate] = Field(
+        default_factory=_default_candidates, min_length=1,
+        description="What is evaluated, each {name, kind, ...}: kind hf (a local model "
+        "folder), adapter (a base plus a PEFT adapter), stage (this recipe's base, train or "
+        "export) or openai (an OpenAI-compatible endpoint). All see the same items, prompts "
+        "and scoring. Default: base (stage base) and tuned (stage train).",
+    )
+    reference: str | None = Field(
+        None, description="The candidate the others are compared with in results.json and "
+        "`gongmu eval compare` (paired intervals); default: the first candidate.")
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$",
+        description="Where local candidates run: auto (every GPU with device_map=auto, else "
+        "the CPU), cpu, cuda, cuda:N or mps.")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="dtype of local candidates: auto is bfloat16 on a GPU, float32 on "
+        "the CPU.")
+    backend: Literal["transformers", "vllm"] = Field(
+        "transformers", description="Generation of local candidates: transformers (batched "
+        "greedy decoding, batch-invariant), or vllm (needs vLLM and a GPU; same items, "
+        "prompts and scoring).")
+    max_model_len: int | None = Field(
+        None, gt=0, le=1_048_576, description="vllm backend: the context length to reserve "
+        "(default: the model's, capped at 8192).")
+
+    @model_validator(mode="after")
+    def _candidate_names(self) -> "EvalSection":
+        names = [c.name for c in self.candidates]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"candidate name(s) {', '.join(repeated)} appear more than once; "
+                             f"each candidate needs its own name")
+        if self.reference is not None and self.reference not in names:
+            raise ValueError(f"reference '{self.reference}' is not a candidate "
+                             f"({', '.join(names)})")
+        return self
+
+    @property
+    def reference_name(self) -> str:
+        return self.reference or self.candidates[0].name
 
 
 class ExportSection(_Section):
     dtype: Literal["float32", "bfloat16", "float16"] = Field(
-        "float32", description="Dtype of the saved merged weights (the merge itself is fp32)."
+        "float32", description="Dtype of the saved merged weights (the merge itself is fp32, "
+        "one shard at a time)."
     )
     max_logit_diff: float = Field(
         1e-4, gt=0, description="Largest |merged - adapter| logit allowed (fp32)."
     )
+    max_logit_diff_bfloat16: float = Field(
+        0.5, gt=0, description="Largest |exported - adapter model| logit allowed for a "
+        "bfloat16 export, both computed in bfloat16 (8 mantissa bits: the merged weight is "
+        "rounded once, the adapter model's sum in every layer)."
+    )
+    max_logit_diff_float16: float = Field(
+        0.1, gt=0, description="The same for a float16 export (11 mantissa bits)."
+    )
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="Where the merge and the checks compute: auto (the GPU when there is one).")
+    max_model_len: int | None = Field(
+        None, gt=0, le=1_048_576, description="serve.sh's --max-model-len; default: the "
+        "model's context length capped at 8192 (131072 for Llama-3.1 would not fit a 24 GB GPU).")
     probes: int = Field(8, gt=0, le=10_000, description="How many corpus prompts to check logits on.")
     max_shard_size: str = Field("5GB", description="Largest safetensors shard of the merged model.")
     merge_base: Literal["original", "dequantized"] = Field(
