@@ -59,7 +59,8 @@ model_app = typer.Typer(help="Model utilities.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail of stage runs (<output_dir>/audit.jsonl).",
                         no_args_is_help=True)
 eval_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
-                       help="gongmu eval RECIPE: score base and tuned models on the suites.")
+                       help="gongmu eval RECIPE: score the candidates (base and tuned by "
+                       "default) on the suites.")
 export_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
                          help="gongmu export RECIPE: merge, save and verify the tuned model. "
                          "gongmu export verify DIR: re-check a folder's hashes.")
@@ -230,22 +231,24 @@ def train_command(
 
 @eval_app.command("compare")
 def eval_compare(
-    a: str = typer.Argument(..., help="Baseline: an eval folder (or run folder), PATH:base / PATH:tuned, or a per-item JSONL."),
-    b: str = typer.Argument(..., help="Candidate, the same forms."),
+    a: str = typer.Argument(..., help="Baseline: an eval folder (or run folder), PATH:NAME for one of its candidates (PATH:base, PATH:tuned), or a per-item JSONL. Alone: every candidate of that folder."),
+    b: Optional[str] = typer.Argument(None, help="Candidate, the same forms."),
     metric: Optional[list[str]] = typer.Option(None, "--metric", help="Only these metrics (default: all)."),
+    reference: Optional[str] = typer.Option(None, "--reference", help="With one folder: the candidate the others are compared with (default: results.json's reference)."),
     as_json: bool = typer.Option(False, "--json", help="JSON on stdout."),
 ) -> None:
-    """Paired per-item comparison of two eval results: mean difference with a paired
-    bootstrap CI, McNemar's test for 0/1 metrics."""
+    """Paired per-item comparison of two eval results (mean difference with a paired
+    bootstrap CI, McNemar's test for 0/1 metrics), or of every candidate of one eval
+    folder against a reference candidate."""
     from toolkit.eval.gate import compare_command
 
-    raise typer.Exit(compare_command(a, b, metric or None, as_json))
+    raise typer.Exit(compare_command(a, b, metric or None, as_json, reference))
 
 
 @eval_app.command("gate")
 def eval_gate(
     baseline: str = typer.Option(..., "--baseline", help="The accepted model's eval results."),
-    candidate: str = typer.Option(..., "--candidate", help="The checkpoint under test."),
+    candidate: str = typer.Option(..., "--candidate", help="The checkpoint under test: eval results, or NAME, a candidate of the baseline's eval folder."),
     max_drop: float = typer.Option(0.02, "--max-drop", help="Largest tolerated drop of a suite's primary metric."),
     junit: Optional[Path] = typer.Option(None, "--junit", help="Write JUnit XML here."),
     confidence: float = typer.Option(0.95, "--confidence", help="Confidence of the bootstrap interval."),

@@ -8,6 +8,10 @@ pii_leak), when the upper bound is at most +max_drop.
 
     rows = compare(load_scores("runs/main/eval"), load_scores("runs/candidate/eval"))
     result = gate(rows, max_drop=0.02)
+
+One eval folder with several candidates (`eval.candidates`) compares them all against a
+reference candidate (`gongmu eval compare DIR [--reference NAME]`), and gates one of them
+against another (`gongmu eval gate --baseline DIR --candidate NAME`).
 """
 
 from __future__ import annotations
@@ -29,11 +33,15 @@ from toolkit.eval.statistics import (
     Directions,
     Scores,
     check_confidence,
+    candidate_names,
     compare,
+    failed_items,
     load_scores,
     metric_directions,
     paired_bootstrap,
     primary_metrics,
+    reference_name,
+    split_side,
     suite_hashes,
 )
 
@@ -194,7 +202,8 @@ def format_table(result: GateResult | Sequence[Comparison]) -> Table:
 
 # --- command-line entry points ---------------------------------------------------------
 
-def _load_pair(baseline: str, candidate: str) -> tuple[Scores, Scores, dict[str, str], Directions]:
+def _load_pair(baseline: str, candidate: str) -> tuple[Scores, Scores, dict[str, str],
+                                                       Directions, dict[str, set[str]]]:
     base, cand = load_scores(baseline), load_scores(candidate)
     primary = {**primary_metrics(candidate), **primary_metrics(baseline)}
     directions = {**metric_directions(candidate), **metric_directions(baseline)}
@@ -204,7 +213,37 @@ def _load_pair(baseline: str, candidate: str) -> tuple[Scores, Scores, dict[str,
             console.print(f"[yellow]warning[/] suite '{escape(name)}' has a different suite_hash on "
                           f"each side: same item ids, changed content; items are paired by id only.",
                           highlight=False, soft_wrap=True)
-    return base, cand, primary, directions
+    left_out: dict[str, set[str]] = {}
+    for side in (baseline, candidate):
+        for suite, ids in failed_items(side).items():
+            left_out.setdefault(suite, set()).update(ids)
+    for suite, ids in left_out.items():
+        console.print(f"[yellow]warning[/] suite '{escape(suite)}': {len(ids)} item(s) never got "
+                      f"an answer on one side and are left out of the paired comparison.",
+                      highlight=False, soft_wrap=True)
+    return base, cand, primary, directions, left_out
+
+
+def with_candidate(folder: str, name: str) -> str:
+    """`folder:name` for a candidate of the eval folder `folder` (its own suffix dropped)."""
+    return f"{split_side(folder)[0]}:{name}"
+
+
+def _candidate_of(baseline: str, candidate: str) -> tuple[str, str]:
+    """(baseline, candidate) as paths: `candidate` may be the name of a candidate in the
+    baseline's eval folder; the baseline is then that folder's side named by its own
+    suffix, else its reference candidate."""
+    if Path(split_side(candidate)[0]).exists():
+        return baseline, candidate
+    names = candidate_names(baseline)
+    if candidate not in names:
+        raise ComparisonError(
+            f"--candidate {candidate} is neither an eval result on disk nor a candidate of "
+            f"{split_side(baseline)[0]} ({', '.join(names) or 'none found'}).")
+    base_path, side = split_side(baseline)
+    if side is None:
+        side = reference_name(baseline) or names[0]
+    return f"{base_path}:{side}", with_candidate(baseline, candidate)
 
 
 def _split_names(names: Sequence[str] | str | None) -> list[str] | None:
@@ -214,13 +253,109 @@ def _split_names(names: Sequence[str] | str | None) -> list[str] | None:
     return [n.strip() for name in names for n in name.split(",") if n.strip()] or None
 
 
-def compare_command(a: str, b: str, metrics: Sequence[str] | str | None = None,
-                    json_out: bool = False) -> int:
-    """Compare eval result `b` (candidate) against `a` (baseline): a table on the console,
-    or with `json_out` one JSON list on stdout. Returns the exit code (0)."""
-    base, cand, primary, directions = _load_pair(a, b)
+def compare_candidates(folder: str, reference: str | None = None,
+                       metrics: Sequence[str] | None = None, n_resamples: int = 10000,
+                       seed: int = 0, confidence: float = 0.95) -> tuple[str, list[dict]]:
+    """Every candidate of one eval folder against `reference` (default: the one its
+    results.json names, else the first), suite by suite: (reference, rows), each row a
+    suite x metric x candidate with the candidate's mean and, for the others, the paired
+    difference from the reference with its CI (items either side failed left out)."""
+    names = candidate_names(folder)
+    if not names:
+        raise ComparisonError(f"{folder} has no results.json with candidates: give an eval "
+                              f"stage folder (or a run folder).")
+    reference = reference or reference_name(folder) or names[0]
+    if reference not in names:
+        raise ComparisonError(f"--reference {reference} is not a candidate of {folder} "
+                              f"({', '.join(names)}).")
+    ref_path = with_candidate(folder, reference)
+    rows: list[dict] = []
+    ref_rows: dict[tuple[str, str], dict] = {}
+    for name in names:
+        if name == reference:
+            continue
+        base, cand, primary, directions, left_out = _load_pair(ref_path, with_candidate(folder, name))
+        for c in compare(base, cand, metrics=metrics, primary=primary, directions=directions,
+                         n_resamples=n_resamples, seed=seed, confidence=confidence,
+                         left_out=left_out):
+            key = (c.suite, c.metric)
+            if key not in ref_rows and c.mean_baseline is not None:
+                ref_rows[key] = {"suite": c.suite, "metric": c.metric, "candidate": reference,
+                                 "reference": True, "primary": c.primary, "mean": c.mean_baseline,
+                                 "higher_is_better": c.higher_is_better}
+            rows.append({"suite": c.suite, "metric": c.metric, "candidate": name,
+                         "reference": False, "primary": c.primary, "mean": c.mean_candidate,
+                         **{k: v for k, v in c.as_dict().items()
+                            if k in ("diff", "ci_low", "ci_high", "p_value", "test", "n_items",
+                                     "n_left_out", "higher_is_better", "confidence",
+                                     "present_in")}})
+    order = {n: k for k, n in enumerate(names)}
+    table = list(ref_rows.values()) + rows
+    scoring = _choice_scoring(folder)
+    for row in table:
+        how = scoring.get((row["suite"], row["candidate"]))
+        if how:
+            row["choice_scoring"] = how
+    table.sort(key=lambda r: (r["suite"], r["metric"], order[r["candidate"]]))
+    return reference, table
+
+
+def _choice_scoring(folder: str) -> dict[tuple[str, str], str]:
+    """{(suite, candidate): "logprobs" | "letter"} as results.json records it."""
+    path = Path(split_side(folder)[0])
+    path = path / "eval" if not (path / "results.json").is_file() else path
+    try:
+        suites = json.loads((path / "results.json").read_text(encoding="utf-8"))["suites"]
+        return {(s, n): m["choice_scoring"] for s, e in suites.items()
+                for n, m in e["models"].items() if m.get("choice_scoring")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def format_candidates_table(reference: str, rows: list[dict]) -> Table:
+    """suite x metric x candidate: mean, and Δ vs the reference with its paired CI."""
+    confidence = next((r["confidence"] for r in rows if "confidence" in r), 0.95)
+    table = Table(title=f"candidates vs {reference}: Δ = candidate - {reference}, paired "
+                  f"{_pct(confidence)} CI", title_justify="left", box=None, padding=(0, 1, 0, 0))
+    for name in ("suite", "metric", "candidate"):
+        table.add_column(name, overflow="fold")
+    for name in ("mean", "Δ", f"{_pct(confidence)} CI", "p", "n"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in rows:
+        if r["reference"]:
+            cells = [_num(r["mean"]), "ref", "", "", ""]
+        elif r.get("diff") is None:
+            cells = ["-", "-", f"only in {r.get('present_in')}", "", ""]
+        else:
+            n = f"{r['n_items']}" + (f" (-{r['n_left_out']})" if r.get("n_left_out") else "")
+            cells = [_num(r["mean"]), _num(r["diff"], "+.3f"),
+                     f"[{r['ci_low']:+.3f},{r['ci_high']:+.3f}]", _num(r["p_value"], ".2g"), n]
+        metric = r["metric"] + (" *" if r["primary"] else "")
+        name = r["candidate"] + (" (letter)" if r.get("choice_scoring") == "letter" else "")
+        table.add_row(escape(r["suite"]), escape(metric), escape(name),
+                      *(escape(c) for c in cells))
+    if any(r.get("choice_scoring") == "letter" for r in rows):
+        table.caption = ("(letter): multiple choice answered by letter, not scored by "
+                         "log-likelihood; not comparable with the others. * primary metric")
+        table.caption_justify = "left"
+    return table
+
+
+def compare_command(a: str, b: str | None = None, metrics: Sequence[str] | str | None = None,
+                    json_out: bool = False, reference: str | None = None) -> int:
+    """Compare eval result `b` (candidate) against `a` (baseline); with `b` None, every
+    candidate of the eval folder `a` against `reference`. A table on the console, or
+    with `json_out` one JSON list on stdout. Returns the exit code (0)."""
+    if b is None:
+        ref, rows = compare_candidates(a, reference, _split_names(metrics))
+        if json_out:
+            sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        else:
+            console.print(format_candidates_table(ref, rows))
+        return 0
+    base, cand, primary, directions, left_out = _load_pair(a, b)
     comparisons = compare(base, cand, metrics=_split_names(metrics), primary=primary,
-                          directions=directions)
+                          directions=directions, left_out=left_out)
     if json_out:
         sys.stdout.write(json.dumps([c.as_dict() for c in comparisons], ensure_ascii=False,
                                     indent=2) + "\n")
@@ -234,10 +369,14 @@ def gate_command(baseline: str, candidate: str, max_drop: float = 0.02,
                  all_metrics: bool = False) -> int:
     """Gate `candidate` against `baseline`: print the table, write `junit` if given, and
     return 1 when any suite regresses by more than `max_drop` (or is missing), else 0.
-    Load or input errors raise GongmuError (the CLI exits 2 on those)."""
-    base, cand, primary, directions = _load_pair(baseline, candidate)
+    `candidate` may name a candidate of the baseline's eval folder (`--candidate
+    vendor-a`): it is then gated against that folder's reference candidate, or the side
+    the baseline names (`DIR:tuned`). Load or input errors raise GongmuError (the CLI
+    exits 2 on those)."""
+    baseline, candidate = _candidate_of(baseline, candidate)
+    base, cand, primary, directions, left_out = _load_pair(baseline, candidate)
     comparisons = compare(base, cand, primary=primary, directions=directions,
-                          confidence=confidence)
+                          confidence=confidence, left_out=left_out)
     result = gate(comparisons, max_drop=max_drop, confidence=confidence, all_metrics=all_metrics)
     console.print(format_table(result))
     for row in result.failures:

@@ -3,8 +3,10 @@ McNemar's test, and `compare`, which pairs two results item by item.
 
 Both sides scored the same items, so every test here is paired: item by item, never two
 means side by side. An eval result is an eval stage folder (`results.json` and
-`outputs/<suite>.<base|tuned>.jsonl`, one row per item with `id` and `scores`) or one such
-JSONL file. `PATH:base` or `PATH:tuned` picks the side of a folder (default: tuned).
+`outputs/<suite>.<candidate>.jsonl`, one row per item with `id` and `scores`) or one such
+JSONL file. `PATH:NAME` picks a candidate of a folder (`PATH:base`, `PATH:tuned`,
+`PATH:vendor-a`; default: tuned). Items a candidate never got an answer for (rows with
+`failed`) carry no scores; comparisons leave them out on both sides and say how many.
 
     base, cand = load_scores("runs/main/eval"), load_scores("runs/candidate/eval")
     rows = compare(base, cand, primary=primary_metrics("runs/main/eval"))
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -30,8 +33,9 @@ from toolkit.plugins import PluginError
 Scores = dict[str, dict[str, dict[str, float]]]  # suite -> metric -> item id -> score
 Directions = dict[str, dict[str, bool]]  # suite -> metric -> higher is better
 
-SIDES = ("base", "tuned")
+SIDES = ("base", "tuned")  # the default candidates
 DEFAULT_SIDE = "tuned"
+_NAME = re.compile(r"^(.+):([A-Za-z0-9][A-Za-z0-9_-]*)$")
 EXACT_BELOW = 25  # McNemar: exact binomial below this many discordant pairs
 _BOOTSTRAP_CELLS = 1 << 20  # resampled values held at once (8 MiB of float64)
 
@@ -43,12 +47,37 @@ class ComparisonError(GongmuError):
 # --- loading ---------------------------------------------------------------------------
 
 def split_side(path: Path | str) -> tuple[Path, str | None]:
-    """`runs/x/eval:base` -> (runs/x/eval, "base"); a path that exists as written is kept."""
+    """`runs/x/eval:base` -> (runs/x/eval, "base"), `runs/x/eval:vendor-a` -> (runs/x/eval,
+    "vendor-a"); a path that exists as written is kept."""
     text = str(path)
-    for side in SIDES:
-        if text.endswith(f":{side}") and not Path(text).exists():
-            return Path(text[: -len(side) - 1]), side
+    m = _NAME.match(text)
+    if m and not Path(text).exists() and (m.group(2) in SIDES or Path(m.group(1)).exists()):
+        return Path(m.group(1)), m.group(2)
     return Path(text), None
+
+
+def candidate_names(path: Path | str) -> list[str]:
+    """The candidates an eval folder's results.json scored (empty when it has none)."""
+    folder = _eval_folder(split_side(path)[0])
+    results = folder / "results.json"
+    try:
+        suites = json.loads(results.read_text(encoding="utf-8")).get("suites", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    names: dict[str, None] = {}
+    for entry in suites.values() if isinstance(suites, dict) else []:
+        names.update(dict.fromkeys((entry or {}).get("models") or {}))
+    return list(names)
+
+
+def reference_name(path: Path | str) -> str | None:
+    """The reference candidate an eval folder's results.json names, if any."""
+    folder = _eval_folder(split_side(path)[0])
+    try:
+        data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("reference") if isinstance(data, dict) else None
 
 
 def _eval_folder(path: Path) -> Path:
@@ -77,7 +106,11 @@ def load_scores(path: Path | str, side: str | None = None) -> Scores:
     manifest must verify against it."""
     path, suffix_side = split_side(path)
     side = side or suffix_side or DEFAULT_SIDE
-    if side not in SIDES:
+    known = candidate_names(path) if path.is_dir() else []
+    if path.is_dir() and known and side not in known:
+        raise ComparisonError(f"{path} has no candidate '{side}': it scored "
+                              f"{', '.join(known)}; pick one with {path}:NAME.")
+    if not known and side not in SIDES and not path.is_file():
         raise ComparisonError(f"Side '{side}' of {path}: use one of {', '.join(SIDES)}.")
     if path.is_file():
         return _scores_from_jsonl(path, path.name.split(".")[0])
@@ -159,6 +192,8 @@ def _scores_from_jsonl(path: Path, default_suite: str) -> Scores:
             except ValueError as exc:
                 raise ArtifactError(f"{where}: not valid JSON ({exc}).") from None
             row = row if isinstance(row, dict) else {}
+            if row.get("failed") and row.get("id") not in (None, "") and not row.get("scores"):
+                continue  # never answered: no scores (see failed_items)
             item_id, item_scores = row.get("id"), row.get("scores")
             if item_id in (None, "") or not isinstance(item_scores, dict) or not item_scores:
                 raise DataError(f"{where}: a per-item row needs an 'id' and a 'scores' object.")
@@ -178,8 +213,32 @@ def _scores_from_jsonl(path: Path, default_suite: str) -> Scores:
                     raise DataError(f"{where}: score {metric}={value!r} is not a finite number.")
                 metrics[metric][item_id] = float(value)
     if not scores:
-        raise DataError(f"{path} has no rows.")
+        raise DataError(f"{path} has no rows with scores.")
     return scores
+
+
+def failed_items(path: Path | str, side: str | None = None) -> dict[str, set[str]]:
+    """{suite: ids of the items that never got an answer} of one eval result (the rows
+    with `failed`), in the layout `load_scores` reads."""
+    path, suffix_side = split_side(path)
+    side = side or suffix_side or DEFAULT_SIDE
+    if path.is_file():
+        files = {path.name.split(".")[0]: path}
+    else:
+        folder = _eval_folder(path)
+        files = {p.name[: -len(f".{side}.jsonl")]: p
+                 for p in sorted((folder / "outputs").glob(f"*.{side}.jsonl"))}
+    failed: dict[str, set[str]] = {}
+    for suite, file in files.items():
+        with open(file, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(row, dict) and row.get("failed"):
+                    failed.setdefault(str(row.get("suite") or suite), set()).add(str(row["id"]))
+    return failed
 
 
 # --- statistics ------------------------------------------------------------------------
@@ -282,6 +341,7 @@ class Comparison:
     mcnemar: dict | None = None
     n_resamples: int = 10000
     seed: int = 0
+    n_left_out: int = 0  # items one side never got an answer for (failed), left out of both
     baseline: np.ndarray = field(default=None, repr=False)  # per-item, aligned by id
     candidate: np.ndarray = field(default=None, repr=False)
 
@@ -322,12 +382,14 @@ def _direction(suite: str, metric: str, directions: Directions | None) -> bool |
 
 def compare(baseline: Scores, candidate: Scores, *, metrics: Sequence[str] | None = None,
             primary: dict[str, str] | None = None, directions: Directions | None = None,
-            n_resamples: int = 10000, seed: int = 0,
-            confidence: float = 0.95) -> list[Comparison]:
+            n_resamples: int = 10000, seed: int = 0, confidence: float = 0.95,
+            left_out: dict[str, set[str]] | None = None) -> list[Comparison]:
     """Every suite and metric of `baseline` vs `candidate`, items paired by id (`metrics`:
     only these). A suite or metric one side lacks is a row with `present_in` naming the
     side that has it. Each row says whether higher is better: from `directions` (what
     the eval results recorded), else from the installed metric of that name.
+    `left_out` ({suite: ids}, the items either side never got an answer for) are dropped
+    from both sides; each row counts them in `n_left_out`.
     Raises ComparisonError when a suite's item sets differ, when no suite is on both
     sides, or when a requested metric is in no suite."""
     check_confidence(confidence)
@@ -358,9 +420,14 @@ def compare(baseline: Scores, candidate: Scores, *, metrics: Sequence[str] | Non
                 row.present_in = "baseline" if metric in base else "candidate"
                 rows.append(row)
                 continue
-            if base[metric].keys() != cand[metric].keys():
-                raise _item_mismatch(suite, set(base[metric]), set(cand[metric]))
-            ids = sorted(base[metric])
+            skip = (left_out or {}).get(suite, set())
+            base_ids, cand_ids = set(base[metric]) - skip, set(cand[metric]) - skip
+            if base_ids != cand_ids:
+                raise _item_mismatch(suite, base_ids, cand_ids)
+            row.n_left_out = len(skip)
+            ids = sorted(base_ids)
+            if not ids:
+                raise ComparisonError(f"Suite '{suite}': no item was answered on both sides.")
             a = np.array([base[metric][i] for i in ids])
             b = np.array([cand[metric][i] for i in ids])
             boot = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed, confidence=confidence)
