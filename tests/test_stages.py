@@ -221,6 +221,10 @@ def test_corpus_workers_die_with_a_killed_gongmu(tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(f"name: r\ntracking: {{enabled: false}}\ncorpus:\n  workers: 2\n"
                       f"  sources:\n    - {{type: documents, path: {DOCS}}}\n", encoding="utf-8")
+    import glob
+    import tempfile
+
+    pymp_before = set(glob.glob(os.path.join(tempfile.gettempdir(), "pymp-*")))
     exe = os.path.join(os.path.dirname(sys.executable), "gongmu")
     proc = subprocess.Popen([exe, "corpus", "build", str(recipe)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -234,6 +238,7 @@ def test_corpus_workers_die_with_a_killed_gongmu(tmp_path):
     proc.wait()
     gone, alive = psutil.wait_procs(family, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "pymp-*"))) <= pymp_before
     done = gongmu("corpus", "build", str(recipe))
     assert done.returncode == 0, done.stdout + done.stderr
     run_dir = tmp_path / "runs" / "r"

@@ -317,6 +317,20 @@ def test_a_slurm_recipe_becomes_dependent_array_jobs_with_the_recipe_resources(t
     assert "--partition=cpu" in script and "--cpus-per-task=4" in script and "--array=0-7" in script
 
 
+def test_local_workers_are_capped_at_the_cpu_count(tmp_path, capsys):
+    """corpus.workers=40 on this machine started 44 processes; now at most one a CPU."""
+    import os
+
+    from toolkit.corpus.pipeline import executors
+
+    recipe = make_recipe(tmp_path, docs_source(DOCS), overrides=["corpus.workers=40"])
+    plan = executors(recipe, tmp_path / "work")
+    cpus = os.cpu_count() or 1
+    assert all(ex.workers <= cpus for _, ex in plan[:-1])
+    assert plan[0][1].workers == min(40, cpus)
+    assert f"corpus.workers=40 is more than this machine's {cpus} CPUs" in capsys.readouterr().out
+
+
 def test_plain_text_sources_are_read_and_a_corpus_no_task_applies_to_says_so(tmp_path):
     from toolkit.corpus.sources import documents
     from toolkit.recipe import CorpusSource

@@ -79,7 +79,7 @@ def run(recipe: Recipe) -> StageOutput | None:
             return None
         try:
             phases = {}
-            with _datatrove_log(work / "logs" / "datatrove.log"):
+            with _datatrove_log(work / "logs" / "datatrove.log"), _temporaries_in(work / "tmp"):
                 for name, executor in plan[:-1]:
                     tick = time.time()
                     executor.run()
@@ -130,6 +130,26 @@ def _children_die_with_this_process() -> None:
 
     os.register_at_fork(before=remember_parent, after_in_child=die_with_parent)
     _REGISTERED = True
+
+
+@contextlib.contextmanager
+def _temporaries_in(folder: Path):
+    """multiprocessing's `pymp-*` folders (and any other temporaries of the workers) go to
+    this run's work folder, which the next run removes if this one is killed, instead of
+    accumulating in /tmp."""
+    import tempfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(folder), str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = saved_dir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
 
 
 @contextlib.contextmanager
