@@ -247,6 +247,7 @@ def score_endpoint(recipe: Recipe, candidate, suites, bar) -> Scored:
                             f"candidate '{candidate.name}' asks for choice_scoring: logprobs, but "
                             f"{unsupported}. Use choice_scoring: letter (or auto).")
                     else:
+                        mode = "logprobs"
                         failed = [a or b for a, b in zip(failed, lp_failed)]
                 if mode == "letter":
                     picks, replies, lt_failed = _letters(asker, suite, messages)
@@ -341,8 +342,9 @@ def _choice_logprobs(asker: _Asker, suite, messages):
     if probe.reply is not None:
         try:
             _echoed(probe.reply)
-        except EndpointFailure as e:
-            return None, None, f"{asker.c.base_url}/completions gives {e.detail.split(' (')[0]}"
+        except EndpointFailure:
+            return None, None, (f"{asker.c.base_url}/completions replied without echoed token "
+                                f"log-probabilities")
     task = asker.bar.add_task(f"{suite.name} · {asker.c.name}", total=len(bodies), info="")
     answers = asker.ask("/completions", bodies, task, check=_echoed)
     values = [[0.0] * len(item["choices"]) for item in suite.items]

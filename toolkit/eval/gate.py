@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from rich.markup import escape
 from rich.table import Table
 
@@ -269,8 +270,13 @@ def compare_candidates(folder: str, reference: str | None = None,
         raise ComparisonError(f"--reference {reference} is not a candidate of {folder} "
                               f"({', '.join(names)}).")
     ref_path = with_candidate(folder, reference)
-    rows: list[dict] = []
-    ref_rows: dict[tuple[str, str], dict] = {}
+    primary_of = primary_metrics(ref_path)
+    rows: list[dict] = [
+        {"suite": suite, "metric": metric, "candidate": reference, "reference": True,
+         "primary": metric == primary_of.get(suite, next(iter(by_metric))),
+         "mean": float(np.mean(list(values.values()))), "n_items": len(values)}
+        for suite, by_metric in load_scores(ref_path).items()
+        for metric, values in by_metric.items() if not metrics or metric in metrics]
     for name in names:
         if name == reference:
             continue
@@ -278,11 +284,6 @@ def compare_candidates(folder: str, reference: str | None = None,
         for c in compare(base, cand, metrics=metrics, primary=primary, directions=directions,
                          n_resamples=n_resamples, seed=seed, confidence=confidence,
                          left_out=left_out):
-            key = (c.suite, c.metric)
-            if key not in ref_rows and c.mean_baseline is not None:
-                ref_rows[key] = {"suite": c.suite, "metric": c.metric, "candidate": reference,
-                                 "reference": True, "primary": c.primary, "mean": c.mean_baseline,
-                                 "higher_is_better": c.higher_is_better}
             rows.append({"suite": c.suite, "metric": c.metric, "candidate": name,
                          "reference": False, "primary": c.primary, "mean": c.mean_candidate,
                          **{k: v for k, v in c.as_dict().items()
@@ -290,7 +291,7 @@ def compare_candidates(folder: str, reference: str | None = None,
                                      "n_left_out", "higher_is_better", "confidence",
                                      "present_in")}})
     order = {n: k for k, n in enumerate(names)}
-    table = list(ref_rows.values()) + rows
+    table = rows
     scoring = _choice_scoring(folder)
     for row in table:
         how = scoring.get((row["suite"], row["candidate"]))
