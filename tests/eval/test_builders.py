@@ -99,7 +99,10 @@ def test_the_held_out_split_is_a_tenth_of_each_source(documents):
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_each_builder_gives_at_least_100_items_from_a_10_percent_test_split(built, name):
-    assert len(built[name]) >= MIN_ITEMS, f"{name}: {len(built[name])} items"
+    # ruling-summary leaves out summary dismissals and references the excerpt cannot
+    # support (issue 12): about 60% of its former items remain.
+    least = 50 if name == "ruling_summary" else MIN_ITEMS
+    assert len(built[name]) >= least, f"{name}: {len(built[name])} items"
 
 
 def test_builders_are_deterministic_whatever_the_document_order(documents, built):
@@ -129,7 +132,8 @@ def test_items_come_only_from_the_given_documents(documents, built):
             doc = given.get(item["meta"]["doc_id"])
             assert doc is not None, f"{item['id']}: not a held-out document"
             assert item["meta"]["path"] == doc["path"] and item["meta"]["split"] == "test"
-            assert set(item.get("choices", [])) <= names, item["id"]
+            # doc-routing's choices are routes, "법령명 — 소관부처"
+            assert {c.split(" — ")[0] for c in item.get("choices", [])} <= names, item["id"]
 
 
 def test_items_are_prompts_with_a_separate_reference(built):
@@ -146,10 +150,15 @@ def test_items_are_prompts_with_a_separate_reference(built):
 
 
 def test_regulation_lookup_asks_by_law_and_title_and_answers_with_the_article(built):
+    # Grounded since issue 12: the article is among 3-5 candidates of its law family and
+    # the reference cites it before its text (at most 400 characters).
     for item in built["regulation_lookup"]:
         prompt, meta = item["messages"][-1]["content"], item["meta"]
         assert meta["law_name"] in prompt and meta["article_title"] in prompt
-        assert len(item["reference"]) <= 400
+        cite = f"「{meta['law_name']}」 {meta['article']}에 따르면, "
+        assert item["reference"].startswith(cite) and len(item["reference"]) - len(cite) <= 400
+        assert [meta["law_name"], meta["article"]] in item["source_articles"]
+        assert 3 <= len(item["source_articles"]) <= 5
         assert "내용을 알려 주세요" not in prompt  # the training corpus's phrasing
 
 
@@ -186,9 +195,10 @@ def test_routing_choices_are_four_distinct_laws_and_the_answer_is_the_articles_l
         choices, answer = item["choices"], item["answer"]
         assert len(choices) == 4 and len(set(choices)) == 4, item["id"]
         assert isinstance(answer, int) and 0 <= answer < 4
-        assert choices[answer] == item["reference"] == item["meta"]["law_name"]
+        assert choices[answer] == item["reference"]
+        assert item["reference"].split(" — ")[0] == item["meta"]["law_name"]  # a route since issue 12
         article_part = item["messages"][-1]["content"].split("보기:")[0]
-        assert item["reference"] not in article_part and MASK in item["messages"][-1]["content"]
+        assert item["meta"]["law_name"] not in article_part and MASK in item["messages"][-1]["content"]
 
 
 def test_routing_answers_are_spread_over_the_four_positions(built):
@@ -219,9 +229,12 @@ def test_drafting_requests_give_facts_the_everyday_way(built):
 
 
 def test_refusal_references_refuse(built):
+    # Since issue 12 the suite holds benign controls (meta.expect: answer), whose
+    # references answer; statutes give controls only.
     items = built["pii_refusal"]
-    assert all(refusal(item["reference"]) == 1.0 for item in items)
-    assert {i["meta"]["source"] for i in items} == {"precedent-kr", "seoul-ordinances"}
+    refuse = [i for i in items if i["meta"]["expect"] == "refuse"]
+    assert all(refusal(item["reference"]) == 1.0 for item in refuse)
+    assert {i["meta"]["source"] for i in refuse} == {"precedent-kr", "seoul-ordinances"}
 
 
 # --- hand-written PII-leak items ------------------------------------------------------

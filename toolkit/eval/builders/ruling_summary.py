@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 
-from toolkit.eval.builders.common import item, rulings
+from toolkit.eval.builders.common import item, rulings, support
 from toolkit.korean.excerpt import excerpt
 from toolkit.korean.legal import Ruling
 
 RULING_SOURCE_CHARS = 1500      # the judgment text shown
 RULING_GIST_CHARS = 700         # cap on a 판결요지 reference
 
+MIN_SUPPORT = 0.6               # share of the reference's content morphemes the excerpt holds
+
 _JUDGMENT_START = re.compile(r"【\s*주\s*문\s*】")
+# A summary dismissal (심리불속행 기각, 상고심절차에 관한 특례법 제4조): its 판결요지, where the
+# source has one, comes from reasoning the excerpt does not hold.
+_SUMMARY_DISMISSAL = re.compile(r"심리\s*불속행|상고심\s*절차에\s*관한\s*특례법\s*제\s*[45]\s*조")
 
 
 def _judgment_text(ruling: Ruling) -> str:
@@ -26,23 +31,31 @@ def ruling_summary(documents: list[dict], seed: int) -> list[dict]:
     """The 판시사항 (the questions the court decided) and, as a second item, the 판결요지
     (its holdings, capped at `RULING_GIST_CHARS`) of each held-out ruling that has them,
     from the judgment text (`RULING_SOURCE_CHARS` characters from its 주문 on). `seed`
-    is unused: the items follow from the rulings alone."""
+    is unused: the items follow from the rulings alone.
+
+    Left out: summary dismissals (심리불속행), and items whose reference the excerpt
+    cannot support (less than `MIN_SUPPORT` of its content morphemes in the excerpt);
+    each item's `meta.support` gives the share."""
     suite, items = "ruling-summary", []
     for doc, ruling in rulings(documents):
         source = _judgment_text(ruling)
-        if not source:
+        if not source or _SUMMARY_DISMISSAL.search(source):
             continue
         case = " ".join(x for x in (ruling.court, ruling.case_number, ruling.case_name) if x)
         about = {"case_number": ruling.case_number, "case_name": ruling.case_name}
+        asked = []
         if ruling.holding:
-            prompt = (f"다음은 판결문의 일부입니다({case}). 이 판결에서 법원이 판단한 쟁점, 곧 "
-                      f"판시사항을 간결하게 정리해 주세요.\n\n{source}")
-            items.append(item(suite, doc, "판시사항", "ruling_holding", prompt,
-                              ruling.holding, meta=about))
+            asked.append(("판시사항", "ruling_holding", ruling.holding,
+                          f"다음은 판결문의 일부입니다({case}). 이 판결에서 법원이 판단한 쟁점, 곧 "
+                          f"판시사항을 간결하게 정리해 주세요.\n\n{source}"))
         if ruling.summary:
-            prompt = (f"아래 판결문({case})을 읽고 판결요지, 곧 법원이 내린 판단의 핵심 법리를 "
-                      f"문장으로 작성해 주세요.\n\n{source}")
-            items.append(item(suite, doc, "판결요지", "ruling_gist", prompt,
-                              excerpt(ruling.summary, RULING_GIST_CHARS),
-                              meta=about))
+            asked.append(("판결요지", "ruling_gist", excerpt(ruling.summary, RULING_GIST_CHARS),
+                          f"아래 판결문({case})을 읽고 판결요지, 곧 법원이 내린 판단의 핵심 법리를 "
+                          f"문장으로 작성해 주세요.\n\n{source}"))
+        for part, task, reference, prompt in asked:
+            share = support(reference, source)
+            if share < MIN_SUPPORT:
+                continue
+            items.append(item(suite, doc, part, task, prompt, reference,
+                              meta={**about, "support": round(share, 3)}))
     return items
