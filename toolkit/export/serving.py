@@ -219,6 +219,16 @@ def _go_render(nodes, dot: dict) -> str:
     return "".join(out)
 
 
+def training_data_line(corpus: dict) -> str:
+    """The model card's data line from the corpus manifest's figures (documents by split:
+    `documents_by_split`; examples: `records_<split>`)."""
+    docs = corpus.get("documents_by_split") or {}
+    held = docs.get("validation", 0) + docs.get("test", 0)
+    return (f"- {docs.get('train', 0)} training documents, {corpus.get('records_train', 0)} "
+            f"instruction examples; {held} documents held out (validation "
+            f"{docs.get('validation', 0)}, test {docs.get('test', 0)}), never trained on.")
+
+
 def model_card(*, name: str, base: str, method: dict, corpus: dict, evaluation: dict | None,
                verification: dict, data_card: str | None) -> str:
     """README.md in the Hugging Face model-card layout."""
@@ -252,8 +262,7 @@ def model_card(*, name: str, base: str, method: dict, corpus: dict, evaluation: 
         "",
         "## Training data",
         "",
-        f"- {corpus.get('documents_train')} training documents, {corpus.get('records_train')} "
-        f"instruction examples; {corpus.get('documents_eval')} documents held out for evaluation.",
+        training_data_line(corpus),
         f"- Data card: {data_card}" if data_card else "- Data card: see the corpus stage's manifest.",
         "",
         "## Evaluation",
