@@ -134,8 +134,8 @@ def test_report_is_self_contained_and_shows_base_vs_tuned_in_a_browser(pipeline_
     table = dom[dom.index('id="scores"'):dom.index("</table>", dom.index('id="scores"'))]
     for label in ("base", "tuned"):
         for metric, value in results["models"][label]["scores"].items():
-            assert f"{value:.4f}" in table, (label, metric)
-    assert "Base vs tuned" in dom and "PASSED" in dom
+            assert f"{value:.3f}" in table, (label, metric)
+    assert "판정표" in dom and "배포 파일 검증" in dom and "● 통과" in dom
     shot = tmp_path / "report.png"
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1100,1400",
                     html_path.as_uri()], capture_output=True, timeout=120)

@@ -64,12 +64,16 @@ eval_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
 export_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
                          help="gongmu export RECIPE: merge, save and verify the tuned model. "
                          "gongmu export verify DIR: re-check a folder's hashes.")
+report_app = typer.Typer(cls=RecipeOrSubcommand, no_args_is_help=True,
+                         help="gongmu report RECIPE: write the evaluation report (report.html, "
+                         "report.pdf, summary.json). gongmu report verify DIR: check it.")
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(model_app, name="model")
 app.add_typer(audit_app, name="audit")
 app.add_typer(eval_app, name="eval")
 app.add_typer(export_app, name="export")
+app.add_typer(report_app, name="report")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -253,12 +257,29 @@ def eval_gate(
     junit: Optional[Path] = typer.Option(None, "--junit", help="Write JUnit XML here."),
     confidence: float = typer.Option(0.95, "--confidence", help="Confidence of the bootstrap interval."),
     all_metrics: bool = typer.Option(False, "--all-metrics", help="Gate every metric, not only the primary."),
+    allow_suite_change: bool = typer.Option(False, "--allow-suite-change", help="Pair items by id even when a suite's hash differs between the two evals (default: exit 2)."),
 ) -> None:
     """Non-inferiority gate for CI: exit 1 when a suite's candidate score may be worse than
-    the baseline's by more than --max-drop (lower bound of the paired CI)."""
+    the baseline's by more than --max-drop (lower bound of the paired CI), or a safety
+    metric (pii_leak) may be above its absolute limit; exit 2 when the suites differ."""
     from toolkit.eval.gate import gate_command
 
-    raise typer.Exit(gate_command(baseline, candidate, max_drop, junit, confidence, all_metrics))
+    raise typer.Exit(gate_command(baseline, candidate, max_drop, junit, confidence, all_metrics,
+                                  allow_suite_change))
+
+
+@eval_app.command("floors")
+def eval_floors(
+    recipe: Path = typer.Argument(..., help="The recipe whose eval.suites to score."),
+    overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the table as JSON here."),
+) -> None:
+    """Score no-model answers (empty, the prompt copied, refuse-all, "끝." alone, every
+    article cited, another item's answer, wrong facts, lexical overlap ...) and the
+    references themselves on every suite of the recipe, with the suites' own metrics."""
+    from toolkit.eval.floors import floors_command
+
+    raise typer.Exit(floors_command(recipe, overrides or [], json_out))
 
 
 @eval_app.command("export-lm-eval")
@@ -267,12 +288,14 @@ def eval_export_lm_eval(
     out_dir: Path = typer.Argument(..., help="Where to write the lm-eval task."),
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus stage folder, for from_corpus suites."),
     items: Optional[Path] = typer.Option(None, "--items", help="Built items (an eval folder's items/<suite>.jsonl), for builder suites."),
+    model: Optional[Path] = typer.Option(None, "--model", help="The model (or tokenizer) folder to be evaluated: its chat template's end-of-turn text becomes a stop string."),
 ) -> None:
     """Write an lm-evaluation-harness task (YAML + data + metric functions) for a suite:
-    run it with `lm_eval --model hf --include_path OUT_DIR --tasks gongmu_<suite>`."""
+    run it with `lm_eval --model hf --include_path OUT_DIR --tasks gongmu_<suite>`, or
+    `--model local-chat-completions` against a served model."""
     from toolkit.eval.lm_eval_export import export_lm_eval_command
 
-    raise typer.Exit(export_lm_eval_command(suite, out_dir, corpus, items))
+    raise typer.Exit(export_lm_eval_command(suite, out_dir, corpus, items, model))
 
 
 def verify_command(
@@ -302,6 +325,31 @@ def verify_command(
 
 app.command("verify")(verify_command)
 export_app.command("verify", help="Alias of `gongmu verify DIR`.")(verify_command)
+
+
+@report_app.command("verify")
+def report_verify(
+    folder: Path = typer.Argument(..., help="A report stage folder (<output_dir>/<name>/report)."),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", help="The signer's PEM public key: also check manifest.sig."),
+    language: Optional[str] = typer.Option(None, "--language", help="ko or en (default: the report's)."),
+) -> None:
+    """Check a report folder: every file against its manifest, the signature (with
+    --public-key), and the lineage back to the corpus; print the hashes to compare with a
+    paper copy and a verdict; exit 1 on any problem."""
+    from toolkit.report.verify import message, verify_report
+
+    check = verify_report(folder, public_key)
+    lang = language or check.language
+    console.print(message("hashes", lang), highlight=False)
+    for what, sha in check.checked:
+        console.print(f"  {escape(what)}  {sha}", highlight=False, soft_wrap=True)
+    console.print(message(f"sig_{check.signature}", lang), highlight=False, soft_wrap=True)
+    for problem in check.problems:
+        console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    if not check.ok:
+        console.print(f"[red]{escape(message('fail', lang))}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(f"[green]{escape(message('ok', lang))}[/]", highlight=False, soft_wrap=True)
 
 
 @audit_app.command("verify")
@@ -346,7 +394,7 @@ def _stage_command(name: str):
 # Every registered stage but train (which has launcher options of its own) gets its
 # command here: `corpus build`, `eval`, `export`, `report`.
 _STAGE_APPS = {"corpus": (corpus_app, "build"), "eval": (eval_app, "recipe-stage"),
-               "export": (export_app, "recipe-stage")}
+               "export": (export_app, "recipe-stage"), "report": (report_app, "recipe-stage")}
 for _name in registry.ORDER:
     if _name == "train":
         continue

@@ -540,12 +540,13 @@ class ExportSection(_Section):
         1e-4, gt=0, description="Largest |merged - adapter| logit allowed (fp32)."
     )
     max_logit_diff_bfloat16: float = Field(
-        0.5, gt=0, description="Largest |exported - adapter model| logit allowed for a "
-        "bfloat16 export, both computed in bfloat16 (8 mantissa bits: the merged weight is "
-        "rounded once, the adapter model's sum in every layer)."
+        0.1, gt=0, le=1, description="Largest |exported - adapter model| logit allowed for a "
+        "bfloat16 export, both computed in bfloat16, as a share of the adapter model's "
+        "largest |logit| on the probes (8 mantissa bits: the merged weight is rounded once, "
+        "the adapter model's sum in every layer)."
     )
     max_logit_diff_float16: float = Field(
-        0.1, gt=0, description="The same for a float16 export (11 mantissa bits)."
+        0.02, gt=0, le=1, description="The same share for a float16 export (11 mantissa bits)."
     )
     device: str = Field(
         "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
@@ -570,8 +571,49 @@ class ExportSection(_Section):
     )
 
 
+class NonInferiority(_Section):
+    reference: str = Field(description="The candidate compared with (e.g. base, or the "
+                           "model now in service).")
+    margin: float = Field(ge=0, description="The largest tolerated shortfall of the primary "
+                          "metric against the reference (e.g. 0.02).")
+
+
+class AcceptanceCriterion(_Section):
+    """One suite's acceptance criterion, judged on the 95% interval bound, never the mean."""
+
+    metric: str | None = Field(None, description="Default: the suite's primary metric.")
+    minimum: float | None = Field(None, description="The interval's lower bound must reach it.")
+    maximum: float | None = Field(
+        None, description="For a lower-is-better metric (pii_leak): the interval's upper bound "
+        "must stay at or under it.")
+    non_inferiority: NonInferiority | None = Field(
+        None, description="Candidate - reference (paired interval) must not fall below -margin.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "AcceptanceCriterion":
+        given = [k for k in ("minimum", "maximum", "non_inferiority") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of minimum, maximum or non_inferiority "
+                             f"(got {', '.join(given) or 'none'})")
+        return self
+
+
 class ReportSection(_Section):
     title: str | None = None
+    language: Literal["ko", "en"] = Field(
+        "ko", description="ko: the report in Korean (default); en: the same content in English.")
+    acceptance: dict[str, AcceptanceCriterion] = Field(
+        default_factory=dict, description="Per suite name: {minimum: x}, {maximum: x} or "
+        "{non_inferiority: {reference: NAME, margin: x}}. A suite without one is judged on "
+        "its suite.yaml thresholds, if any.")
+    pdf: bool = Field(True, description="Also print report.pdf with headless Chromium "
+                      "(scripts/setup/install_browser.sh installs it).")
+    samples_per_task: int = Field(2, ge=0, le=50, description="Sample outputs shown per task.")
+    reviewer: str | None = Field(None, description="Pre-printed in the signature box.")
+    organisation: str | None = Field(None, description="Pre-printed in the signature box.")
+    signing_key: Path | None = Field(
+        None, description="PEM elliptic-curve private key signing the report folder's manifest "
+        "(default: signing_key, else export.signing_key).")
 
 
 class TrackingSection(_Section):

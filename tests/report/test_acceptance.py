@@ -1,0 +1,158 @@
+"""The acceptance table on planted results: verdicts judged on the interval bound (an
+interval above, below and across the criterion, a lower-is-better metric, non-inferiority),
+graceful without intervals, floors or a second candidate, and every figure the page shows
+read from summary.json. No model and no browser: a planted eval folder."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from toolkit.artifacts import Upstream, write_json, write_jsonl
+from toolkit.recipe import load_recipe
+from toolkit.report import acceptance as acc
+from toolkit.report.render import render_html
+from toolkit.report.summary import build_summary, summary_bytes, summary_sha256
+
+N = 60
+
+
+def _rows(scores: list[float], metric: str) -> list[dict]:
+    return [{"id": f"i{k:03d}", "task": "title" if k % 2 else "article", "reference": "서울특별시 공문",
+             "output": "서울특별시 공문서" if k % 3 else "다른 답", "scores": {metric: s}}
+            for k, s in enumerate(scores)]
+
+
+def _planted(tmp_path, *, candidates=("base", "tuned"), floors=False, intervals=False):
+    """An eval folder with four suites: `above` (tuned ~0.9 vs minimum 0.6), `below` (~0.2),
+    `across` (~0.6 with spread), `leak` (pii_leak, lower is better, maximum 0.05)."""
+    folder = tmp_path / "runs" / "t" / "eval"
+    planted = {
+        "above": ("chrf", True, [0.9] * (N - 6) + [0.8] * 6),
+        "below": ("chrf", True, [0.2] * (N - 6) + [0.3] * 6),
+        "across": ("chrf", True, [0.0, 1.0] * (N // 2)),
+        "leak": ("pii_leak", False, [0.0] * N),
+    }
+    results = {"reference": candidates[0], "candidates": {c: {"kind": "stage"} for c in candidates},
+               "suites": {}}
+    for suite, (metric, higher, tuned) in planted.items():
+        entry = {"task_type": "generation", "items": N, "metrics": [metric],
+                 "higher_is_better": {metric: higher}, "primary_metric": metric,
+                 "thresholds": {}, "models": {}}
+        for c in candidates:
+            scores = tuned if c == candidates[-1] else [0.5 if higher else 0.2] * N
+            rows = _rows(scores, metric)
+            write_jsonl(folder / "outputs" / f"{suite}.{c}.jsonl", rows)
+            model = {"scores": {metric: sum(scores) / N}, "items": N, "answered": N, "failed": 0,
+                     "by_task": {"title": {"items": N // 2, metric: sum(scores[1::2]) / (N // 2)},
+                                 "article": {"items": N // 2, metric: sum(scores[::2]) / (N // 2)}}}
+            if intervals:
+                model["intervals"] = {metric: {"low": 0.11, "high": 0.99}}
+            entry["models"][c] = model
+        if floors:
+            entry["floors"] = {"empty output": 0.0123, "prompt copied": 0.2345}
+            entry["ceiling"] = 0.9876
+        results["suites"][suite] = entry
+    write_json(folder / "results.json", results)
+    return Upstream("eval", folder, {"lineage": {}}, "0" * 64)
+
+
+def _recipe(tmp_path, acceptance: str = "", language: str = "ko"):
+    path = tmp_path / "t.yaml"
+    path.write_text(f"name: t\noutput_dir: runs\nreport:\n  language: {language}\n"
+                    f"  acceptance:\n{acceptance or '    {}'}\n", encoding="utf-8")
+    return load_recipe(path)
+
+
+ACCEPTANCE = ("    above: {minimum: 0.6}\n    below: {minimum: 0.6}\n"
+              "    across: {minimum: 0.5}\n    leak: {maximum: 0.05}\n")
+
+
+def _verdicts(summary) -> dict:
+    return {(s["name"], r["candidate"]): r["verdict"] for s in summary["suites"] for r in s["rows"]}
+
+
+def test_verdicts_are_judged_on_the_interval_bound_not_the_mean():
+    assert acc.verdict({"minimum": 0.6}, True, 0.65, 0.9) == "pass"
+    assert acc.verdict({"minimum": 0.6}, True, 0.3, 0.55) == "fail"
+    assert acc.verdict({"minimum": 0.6}, True, 0.55, 0.7) == "inconclusive"  # mean 0.625 passes
+    assert acc.verdict({"maximum": 0.05}, False, 0.0, 0.04) == "pass"
+    assert acc.verdict({"maximum": 0.05}, False, 0.06, 0.2) == "fail"
+    assert acc.verdict({"maximum": 0.05}, False, 0.01, 0.08) == "inconclusive"
+    ni = {"non_inferiority": {"reference": "base", "margin": 0.02}}
+    assert acc.verdict(ni, True, 0, 1, diff_low=-0.01, diff_high=0.05) == "pass"
+    assert acc.verdict(ni, True, 0, 1, diff_low=-0.09, diff_high=-0.03) == "fail"
+    assert acc.verdict(ni, True, 0, 1, diff_low=-0.05, diff_high=0.01) == "inconclusive"
+    assert acc.verdict(ni, False, 0, 1, diff_low=0.03, diff_high=0.09) == "fail"  # leak rose
+    assert acc.verdict(None, True, 0, 1) == "none"
+    assert acc.overall(["pass", "inconclusive"]) == "inconclusive"
+    assert acc.overall(["pass", "fail", "inconclusive"]) == "fail"
+
+
+def test_planted_results_give_accepted_rejected_and_inconclusive_in_korean(tmp_path):
+    summary = build_summary(_recipe(tmp_path, ACCEPTANCE), {"eval": _planted(tmp_path)},
+                            generated="2026-12-02")
+    verdicts = _verdicts(summary)
+    assert verdicts[("above", "tuned")] == "pass"
+    assert verdicts[("below", "tuned")] == "fail"
+    assert verdicts[("across", "tuned")] == "inconclusive"
+    assert verdicts[("leak", "tuned")] == "pass"  # zero leaks under a 0.05 maximum
+    assert verdicts[("leak", "base")] == "fail"  # 0.2 everywhere: the whole interval above
+    assert summary["overall"]["tuned"] == "fail"
+    across = next(s for s in summary["suites"] if s["name"] == "across")
+    assert across["interval_source"] == "report"  # no interval in results.json: bootstrapped
+    row = next(r for r in across["rows"] if r["candidate"] == "tuned")
+    assert row["low"] < 0.5 < row["high"]
+
+    data = summary_bytes(summary)
+    html = render_html(json.loads(data), summary_sha256(data))
+    table = html[html.index('id="acceptance"'):html.index("</table>", html.index('id="acceptance"'))]
+    cells = dict(re.findall(r'data-suite="(\w+)" data-candidate="tuned">.*?class="verdict \w+">(.*?)</td>',
+                            table, re.S))
+    assert cells == {"above": "● 적합", "below": "✕ 부적합", "across": "▲ 판정 불가", "leak": "● 적합"}
+    assert "낮을수록 좋음" in table  # the leak metric's direction, in words
+    assert "2026. 12. 2." in html and "판정표" in html and "검토 의견 및 서명" in html
+    assert "하한·상한" in html  # says plainly that no floors were given
+
+
+def test_non_inferiority_uses_the_paired_difference_against_the_reference(tmp_path):
+    recipe = _recipe(tmp_path, "    above: {non_inferiority: {reference: base, margin: 0.02}}\n"
+                               "    below: {non_inferiority: {reference: base, margin: 0.02}}\n")
+    summary = build_summary(recipe, {"eval": _planted(tmp_path)}, generated="2026-12-02")
+    verdicts = _verdicts(summary)
+    assert verdicts[("above", "base")] == "reference"
+    assert verdicts[("above", "tuned")] == "pass"  # 0.89 vs 0.5
+    assert verdicts[("below", "tuned")] == "fail"  # 0.21 vs 0.5
+    assert verdicts[("across", "tuned")] == "none"  # no criterion for it
+
+
+def test_one_candidate_with_floors_and_eval_intervals_renders_in_english(tmp_path):
+    summary = build_summary(_recipe(tmp_path, ACCEPTANCE, language="en"),
+                            {"eval": _planted(tmp_path, candidates=("vendor-a",), floors=True,
+                                              intervals=True)}, generated="2026-12-02")
+    assert [c["name"] for c in summary["candidates"]] == ["vendor-a"]
+    above = next(s for s in summary["suites"] if s["name"] == "above")
+    assert above["interval_source"] == "results" and above["rows"][0]["low"] == 0.11
+    assert above["rows"][0]["verdict"] == "inconclusive"  # [0.11, 0.99] straddles 0.6
+    html = render_html(summary, "f" * 64)
+    assert "Acceptance table" in html and "2 December 2026" in html
+    assert "0.012" in html and "0.988" in html  # floor and ceiling shown
+    assert "판정표" not in html
+
+
+def test_every_number_on_the_page_comes_from_summary_json(tmp_path):
+    summary = build_summary(_recipe(tmp_path, ACCEPTANCE), {"eval": _planted(tmp_path)},
+                            generated="2026-12-02")
+    data = summary_bytes(summary)
+    before = render_html(json.loads(data), summary_sha256(data))
+    edited = json.loads(data)
+    edited["suites"][0]["rows"][1]["mean"] = 0.4321
+    edited["suites"][0]["rows"][1]["high"] = 0.7654
+    edited["suites"][0]["metrics"][0]["values"]["tuned"] = 0.1357
+    edited["suites"][0]["smallest_detectable_difference"] = 0.2468
+    new = json.dumps(edited).encode()
+    after = render_html(edited, summary_sha256(new))
+    for shown in ("0.432", "0.765", "0.136", "0.247", summary_sha256(new)):
+        assert shown in after and shown not in before, shown

@@ -1,0 +1,327 @@
+"""The report's words, in Korean (the default) and English: metric and suite names with a
+one-line explanation each, verdict words, and every heading and sentence of the report.
+
+A metric or suite gongmu does not know (a plug-in's) is shown by its own name with the
+description its suite or metric gives; nothing is invented for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LANGUAGES = ("ko", "en")
+
+# metric -> (Korean label, Korean explanation, English label, English explanation)
+METRICS: dict[str, tuple[str, str, str, str]] = {
+    "exact_match": ("완전 일치율", "답변이 정답과 글자 그대로 같은 문항의 비율(공백·마침표 차이는 무시)",
+                    "exact match", "share of answers identical to the reference (spaces and a final period ignored)"),
+    "chrf": ("문자 n-그램 일치도(chrF)", "답변과 정답이 공유하는 글자 조각(최대 6글자)의 비율, 0~1",
+             "chrF", "character 6-gram overlap between answer and reference, 0-1"),
+    "rouge_l_char": ("최장 공통 문자열 일치도", "답변과 정답에서 같은 순서로 나오는 가장 긴 글자열의 비율",
+                     "ROUGE-L (characters)", "longest common character subsequence of answer and reference, F1"),
+    "token_f1": ("형태소 일치도", "답변과 정답의 형태소(낱말 단위)가 겹치는 정도, 0~1",
+                 "morpheme F1", "overlap of the morphemes of answer and reference, F1"),
+    "rouge_l_morpheme": ("형태소 순서 일치도", "답변과 정답에서 같은 순서로 나오는 형태소열의 비율",
+                         "ROUGE-L (morphemes)", "longest common morpheme subsequence, F1"),
+    "citation_accuracy": ("근거 인용 정확도", "답변이 인용한 조문이 실제 근거 조문과 일치하는 비율",
+                          "citation accuracy", "share of answers whose cited articles match the supporting articles"),
+    "pii_leak": ("개인정보 노출률", "답변에 개인정보(주민등록번호·연락처 등)가 드러난 비율, 낮을수록 좋음",
+                 "personal-data leak rate", "share of answers that disclose personal data; lower is better"),
+    "refusal": ("거절 비율", "개인정보 요청 등에 답변을 거절한 비율",
+                "refusal rate", "share of answers that refuse the request"),
+    "gongmun_format": ("공문서 서식 준수도", "행정업무규정의 공문서 작성 규칙을 지킨 정도, 0~1",
+                       "공문서 format", "share of the official-document format rules the answer follows"),
+    "acc_raw": ("선다형 정답률", "보기 가운데 모델이 가장 그럴듯하다고 본 것이 정답인 비율",
+                "multiple-choice accuracy", "share of items where the most likely choice is the right one"),
+    "acc_per_char": ("선다형 정답률(글자 수 보정)", "보기 길이의 영향을 글자 수로 보정한 선다형 정답률",
+                     "multiple-choice accuracy (per character)", "accuracy with choice likelihoods normalised by length in characters"),
+    "acc_per_byte": ("선다형 정답률(바이트 보정)", "보기 길이의 영향을 바이트 수로 보정한 선다형 정답률",
+                     "multiple-choice accuracy (per byte)", "accuracy with choice likelihoods normalised by length in bytes"),
+}
+
+# suite -> (Korean label, what it tests, what it does not test; then the same in English)
+SUITES: dict[str, tuple[str, str, str, str, str, str]] = {
+    "quickstart": ("빠른 시작 점검", "학습에 쓰지 않은 예시 문서의 제목·문서 종류·담당 부서·조문을 답하는지",
+                   "실제 업무 능력이나 안전성은 보지 않음(파이프라인 동작 확인용)",
+                   "quickstart check", "title, document type, department and article recall on held-out sample documents",
+                   "not real work skill nor safety (it checks that the pipeline works)"),
+    "gongmun-drafting": ("공문서 작성", "요청에 맞는 공문서 본문을 행정업무규정 서식대로 쓰는지",
+                         "내용의 정책적 타당성이나 문체의 자연스러움은 보지 않음",
+                         "공문서 drafting", "drafts an official document body in the regulated format",
+                         "not the policy soundness of the content nor its style"),
+    "grounded-citation": ("근거 조문 인용", "주어진 법령 본문을 근거로 답하고 해당 조문을 바르게 인용하는지",
+                          "주어진 자료 밖의 법령 지식이나 해석의 타당성은 보지 않음",
+                          "grounded citation", "answers from the statute text given and cites the right articles",
+                          "not legal knowledge beyond the text given nor soundness of interpretation"),
+    "doc-routing": ("소관 법령 분류", "민원·지문이 어느 법령(소관 부처)에 해당하는지 보기 중에서 고르는지",
+                    "실제 민원 처리나 부서 배정 절차 전체는 보지 않음",
+                    "document routing", "picks the governing law (and ministry) of a passage among choices",
+                    "not the whole complaint-handling or assignment procedure"),
+    "pii-refusal": ("개인정보 요청 거절", "개인정보를 달라는 요청을 거절하는지",
+                    "공개 가능한 정보까지 거절하는 과잉 거절은 따로 보지 않을 수 있음",
+                    "personal-data refusal", "refuses requests for personal data",
+                    "over-refusal of disclosable information may not be measured"),
+    "pii-leak": ("개인정보 노출", "답변에 개인정보가 드러나지 않는지(낮을수록 좋음)",
+                 "답변의 유용성은 보지 않음(빈 답변도 노출 0)",
+                 "personal-data leak", "answers disclose no personal data (lower is better)",
+                 "not usefulness (an empty answer leaks nothing)"),
+    "regulation-lookup": ("법령 조문 확인", "법령 조문의 내용을 정확히 답하는지",
+                          "의미가 반대인 문장도 높은 점수를 받을 수 있음(참조 기반 지표의 한계)",
+                          "regulation lookup", "states the content of a statute article",
+                          "a sentence of opposite legal meaning can still score high (reference metrics)"),
+    "ruling-summary": ("판결 요지 요약", "판결문에서 판결 요지를 요약하는지",
+                       "요약의 법적 정확성은 참조 기반 지표로 일부만 반영됨",
+                       "ruling summary", "summarises the holding of a court ruling",
+                       "legal accuracy is only partly seen by reference metrics"),
+}
+
+TASKS = {
+    "title": ("제목", "title"), "doc_type": ("문서 종류", "document type"),
+    "department": ("담당 부서", "department"), "article": ("조문", "article"),
+    "lookup": ("조문 확인", "lookup"), "draft": ("작성", "draft"), "refuse": ("거절", "refuse"),
+    "summary": ("요약", "summary"), "-": ("(구분 없음)", "(none)"),
+}
+
+VERDICTS = {
+    "pass": ("적합", "accepted"), "fail": ("부적합", "rejected"),
+    "inconclusive": ("판정 불가", "inconclusive"), "none": ("기준 없음", "no criterion"),
+    "reference": ("비교 기준", "reference"),
+}
+VERDICT_MARK = {"pass": "●", "fail": "✕", "inconclusive": "▲", "none": "–", "reference": "◇"}
+
+PII_TYPES = {
+    "rrn": ("주민등록번호", "resident registration number"), "phone": ("전화번호", "phone number"),
+    "mobile": ("휴대전화번호", "mobile number"), "email": ("전자우편 주소", "e-mail"),
+    "card": ("카드번호", "card number"), "account": ("계좌번호", "bank account"),
+    "passport": ("여권번호", "passport number"), "driver": ("운전면허번호", "driving licence"),
+    "name": ("성명", "name"), "address": ("주소", "address"),
+    "business": ("사업자등록번호", "business number"), "ip": ("IP 주소", "IP address"),
+}
+
+TEXT: dict[str, tuple[str, str]] = {
+    "doc_title": ("모델 평가 결과 보고서", "Model evaluation report"),
+    "toc": ("목차", "Contents"),
+    "s_summary": ("1. 요약", "1. Summary"),
+    "s_acceptance": ("2. 판정표", "2. Acceptance table"),
+    "s_candidates": ("3. 평가 대상 비교", "3. Candidates side by side"),
+    "s_tasks": ("4. 과제별 결과와 답변 예시", "4. Per-task results and sample outputs"),
+    "s_data": ("5. 학습 데이터", "5. Data"),
+    "s_training": ("6. 학습", "6. Training"),
+    "s_export": ("7. 배포 파일 검증", "7. Export verification"),
+    "s_lineage": ("8. 이력 및 재현 방법", "8. Lineage and reproducibility"),
+    "s_limits": ("9. 한계", "9. Limitations"),
+    "s_review": ("10. 검토 의견 및 서명", "10. Review and signature"),
+    "recipe": ("레시피", "recipe"), "recipe_hash": ("레시피 해시", "recipe hash"),
+    "generated": ("작성일", "date"), "version": ("gongmu 버전", "gongmu version"),
+    "summary_json_sha": ("summary.json 해시(SHA-256)", "summary.json sha256"),
+    "evaluated": ("평가 대상", "Evaluated"), "on_what": ("평가 내용", "On"),
+    "overall": ("종합 판정", "Overall verdict"),
+    "per_suite": ("평가 항목별 판정", "Verdict per suite"),
+    "suites_n": ("{n}개 평가 항목, 총 {items}문항", "{n} suites, {items} items in all"),
+    "suite": ("평가 항목", "suite"), "candidate": ("평가 대상", "candidate"),
+    "metric": ("지표", "metric"), "mean": ("평균", "mean"),
+    "interval": ("95% 신뢰구간", "95% interval"), "criterion": ("판정 기준", "criterion"),
+    "verdict": ("판정", "verdict"), "floor": ("하한(모델 없는 전략)", "floor (no-model strategies)"),
+    "ceiling": ("상한(정답 자체 점수)", "ceiling (references' own score)"),
+    "items": ("문항 수", "items"), "answered": ("응답", "answered"),
+    "min_of": ("{v} 이상", "at least {v}"), "max_of": ("{v} 이하", "at most {v}"),
+    "noninf_of": ("‘{ref}’ 대비 {m} 넘게 나쁘지 않을 것(비열등성)",
+                  "no worse than ‘{ref}’ by more than {m} (non-inferiority)"),
+    "diff_to_ref": ("기준 대비 차이", "difference from reference"),
+    "no_criterion": ("판정 기준이 설정되지 않음", "no criterion set"),
+    "criterion_source_recipe": ("레시피(report.acceptance)", "recipe (report.acceptance)"),
+    "criterion_source_suite": ("평가 항목 기준값(suite.yaml)", "the suite's thresholds"),
+    "higher_better": ("높을수록 좋음", "higher is better"),
+    "lower_better": ("낮을수록 좋음", "lower is better"),
+    "interval_from_results": ("평가 단계가 계산한 구간", "interval from the eval stage"),
+    "interval_from_report": ("보고서가 문항별 점수로 다시 계산한 구간(부트스트랩 {n}회)",
+                             "interval recomputed by the report from per-item scores ({n} bootstrap resamples)"),
+    "acceptance_note": (
+        "판정은 평균이 아니라 95% 신뢰구간의 경계로 내립니다. 구간 전체가 기준을 충족하면 ‘적합’, "
+        "구간 전체가 기준에 미달하면 ‘부적합’, 구간이 기준에 걸쳐 있으면 ‘판정 불가’입니다. "
+        "판정은 기호(● 적합, ✕ 부적합, ▲ 판정 불가)와 글자로도 표시하므로 색에 의존하지 않습니다.",
+        "Verdicts are judged on the bound of the 95% interval, never on the mean: the whole interval "
+        "meets the criterion: accepted; the whole interval misses it: rejected; the interval straddles "
+        "it: inconclusive. Verdicts are also shown by symbol (● accepted, ✕ rejected, ▲ inconclusive) "
+        "and in words, never by colour alone."),
+    "no_floor_note": ("이번 평가 결과에는 하한·상한(모델 없는 전략과 정답 자체 점수)이 포함되어 있지 않습니다.",
+                      "This eval's results include no floors or ceiling."),
+    "kind": ("유형", "kind"), "source": ("출처", "source"),
+    "latency": ("응답 시간(평균 / 95백분위, 초)", "latency (mean / p95, s)"),
+    "cost": ("비용", "cost"), "not_measured": ("측정하지 않음", "not measured"),
+    "candidates_note": ("모든 대상은 같은 문항, 같은 질문 문장, 같은 채점 방식으로 평가했습니다(탐욕적 생성).",
+                        "Every candidate saw the same items, prompts and scoring (greedy decoding)."),
+    "task": ("과제", "task"),
+    "samples": ("답변 예시", "Sample outputs"),
+    "samples_note": ("과제별로 문항 번호 순서의 앞 문항을 골랐습니다(매번 같은 예시). "
+                     "정답과 다른 부분은 밑줄과 배경색으로 표시했습니다.",
+                     "The first items of each task in item order (the same sample every time). "
+                     "Text that differs from the reference is underlined and shaded."),
+    "reference": ("정답", "reference"), "output": ("답변", "output"), "item": ("문항", "item"),
+    "sources": ("자료 출처", "Sources"), "licence": ("이용 허락", "licence"),
+    "commit": ("버전(커밋)", "commit"), "files": ("파일", "files"),
+    "kept": ("채택", "kept"), "dropped": ("제외", "dropped"), "quarantined": ("판독 불가", "quarantined"),
+    "unknown": ("기재 없음", "not stated"),
+    "counts": ("문서와 예제 수", "Counts"),
+    "docs_train": ("학습 문서", "training documents"), "docs_validation": ("검증 문서", "validation documents"),
+    "docs_test": ("평가용 문서(학습 제외)", "held-out test documents"),
+    "records_train": ("학습 예제", "training examples"),
+    "records_validation": ("검증 예제", "validation examples"),
+    "records_test": ("평가 예제", "test examples"),
+    "pii": ("개인정보 탐지·가림 처리(유형별)", "Personal data found and redacted, by type"),
+    "pii_none": ("탐지된 개인정보 없음", "no personal data found"),
+    "pii_type": ("유형", "type"), "count": ("건수", "count"),
+    "dedup": ("중복 제거", "Deduplication"),
+    "exact_dups": ("완전 중복 문서", "exact duplicate documents"),
+    "near_dups": ("유사 중복 문서", "near-duplicate documents"),
+    "inst_dups": ("중복 학습 예제", "duplicate instruction examples"),
+    "split": ("학습·평가 분리 방법", "Split method"),
+    "split_text": ("문서 단위로 나누었습니다(출처·문서 종류별 층화, 난수 시드 {seed}). "
+                   "평가용 문서 {test}건(비율 {frac})은 학습에 쓰지 않았습니다.",
+                   "By document, stratified by source and document type (seed {seed}); the "
+                   "{test} test documents (fraction {frac}) were never trained on."),
+    "contamination": ("평가 오염 점검", "Contamination"),
+    "decontaminated": ("평가 문항과 겹쳐 학습에서 뺀 예제", "training examples removed for overlap with eval items"),
+    "decontam_items": ("대조한 평가 문항 수", "eval items checked against"),
+    "decontam_rule": ("겹침 기준", "overlap rule"),
+    "decontam_rule_text": ("{n}어절 연속 일치가 {t} 이상", "{n}-word sequences overlapping at least {t}"),
+    "contamination_statement": ("오염 관련 설명", "Contamination statement"),
+    "public_text": ("법령·판례 등 공개 자료는 상용 모델을 포함한 대부분의 언어 모델이 사전 학습 단계에서 이미 접했을 "
+                    "가능성이 높습니다. 따라서 공개 자료 기반 평가 점수는 실제보다 높게 나올 수 있습니다.",
+                    "Public law text and rulings are very likely in every vendor's pretraining data, "
+                    "so scores on public text may overstate real skill."),
+    "data_card": ("데이터 카드", "data card"),
+    "base_model": ("기반 모델", "base model"), "weights_sha": ("가중치 SHA-256", "weights sha256"),
+    "method": ("학습 방법", "method"), "hyper": ("주요 설정값", "hyperparameters"),
+    "steps_epochs": ("학습 단계 / 에폭", "steps / epochs"),
+    "loss": ("손실(처음 → 마지막)", "loss (first → last)"),
+    "params": ("학습한 매개변수 / 전체", "trainable / total parameters"),
+    "throughput": ("처리 속도", "throughput"),
+    "hardware": ("장비", "hardware"),
+    "tokens_s": ("초당 {v} 토큰, 학습 {s}초, 최대 메모리 {m} MB",
+                 "{v} tokens/s, {s} s of training, peak memory {m} MB"),
+    "loss_caption": ("학습 단계별 손실(답변 부분 토큰 기준). 낮아질수록 학습 자료를 잘 따라 합니다.",
+                     "Training loss on assistant tokens per logged step."),
+    "full_ft": ("전체 미세조정(모든 가중치 학습)", "full fine-tuning (every weight trained)"),
+    "check": ("점검 항목", "check"), "figure": ("값", "figure"), "result": ("결과", "result"),
+    "ok": ("통과", "pass"), "bad": ("실패", "fail"),
+    "chk_logit": ("내보낸 모델과 학습 모델의 출력값 최대 차이", "max |logit Δ| exported vs trained"),
+    "chk_logit_fig": ("{v} (허용 {a}, 점검 문장 {p}개)", "{v} (allowed {a}, {p} probes)"),
+    "chk_greedy": ("같은 질문에 같은 답(탐욕적 생성)", "greedy generations identical"),
+    "chk_template": ("대화 서식이 학습 때와 같음", "chat template identical to training"),
+    "chk_tokenizer": ("토크나이저 왕복 변환", "tokenizer round trip"),
+    "chk_gguf": ("GGUF 파일 재판독(llama.cpp·Ollama용)", "GGUF read-back (llama.cpp, Ollama)"),
+    "chk_gguf_fig": ("{files}: 다시 읽어 원본 가중치와 일치 확인", "{files}: read back and matched the merged weights"),
+    "chk_signature": ("배포 폴더 전자서명", "signature of the export folder"),
+    "signed": ("서명됨(manifest.sig)", "signed (manifest.sig)"),
+    "unsigned": ("서명 안 됨", "not signed"),
+    "stage": ("단계", "stage"), "manifest_sha": ("manifest.json SHA-256", "manifest.json sha256"),
+    "finished": ("완료 시각", "finished"),
+    "stage_names": ("", ""),
+    "lineage_note": ("각 단계 폴더의 manifest.json에는 그 폴더 모든 파일의 SHA-256이 기록되어 있습니다. "
+                     "아래 해시가 파일과 일치하는지는 다음 명령으로 확인합니다.",
+                     "Each stage folder's manifest.json lists the sha256 of every file it holds. "
+                     "Check that the files match with:"),
+    "reproduce": ("재현 명령", "Command that reproduces the run"),
+    "packages": ("주요 패키지 버전", "package versions"),
+    "git": ("소스 버전(git)", "git commit"),
+    "paper_match": ("종이 사본 대조 방법: 이 보고서에 인쇄된 summary.json 해시와 각 단계 manifest.json 해시를 "
+                    "보고서 폴더의 파일에서 계산한 값과 비교합니다(`gongmu report verify 폴더`가 같은 값을 출력합니다). "
+                    "보고서 폴더 자체의 manifest.json은 이 보고서 파일의 해시를 담고 있으므로 보고서 안에 인쇄할 수 없습니다.",
+                    "Matching a paper copy: compare the summary.json hash and each stage's manifest hash printed "
+                    "here with those computed from the report folder (`gongmu report verify DIR` prints them). "
+                    "The report folder's own manifest.json holds this report's hash, so it cannot be printed in it."),
+    "limits_intro": ("이 평가로 알 수 없는 것과 해석할 때 주의할 점입니다.",
+                     "What this evaluation does not show, and how to read it with care."),
+    "not_measured_suite": ("측정하지 않는 것", "does not measure"),
+    "mdd": ("구별 가능한 최소 차이", "smallest detectable difference"),
+    "mdd_note": ("문항 수가 적을수록 작은 차이는 우연과 구별되지 않습니다. 이 값보다 작은 차이는 이번 평가로 "
+                 "판단할 수 없습니다(유의수준 5%, 검정력 80% 기준 근사).",
+                 "With few items, small differences cannot be told from chance; differences below this "
+                 "value cannot be judged from this evaluation (approximate, 5% significance, 80% power)."),
+    "blind_spots": ("참조 기반 지표(chrF·형태소 일치도 등)는 정답과 글자가 겹치는 정도를 볼 뿐, 의미가 반대인 문장"
+                    "(‘할 수 있다’와 ‘할 수 없다’)도 높은 점수를 줄 수 있습니다. 사실관계와 법적 정확성은 "
+                    "표본 답변을 직접 읽어 확인해야 합니다.",
+                    "Reference metrics (chrF, morpheme overlap) see shared text, not meaning: a sentence "
+                    "with the opposite legal meaning can score high. Facts and legal accuracy need the sample "
+                    "outputs read by a person."),
+    "interval_method_results": ("신뢰구간은 평가 단계가 계산한 값입니다.", "Intervals are the eval stage's."),
+    "interval_method_report": ("신뢰구간은 보고서가 문항별 점수를 문항 단위로 재표본추출(백분위 부트스트랩)하여 계산했습니다. "
+                               "같은 문서에서 나온 문항끼리 비슷하면 실제 불확실성은 이보다 클 수 있습니다.",
+                               "Intervals were computed by the report with an item-level percentile bootstrap; "
+                               "when items from one document are alike, the real uncertainty may be larger."),
+    "reviewer": ("검토자", "Reviewer"), "organisation": ("소속", "Organisation"),
+    "review_date": ("검토일", "Date"), "opinion": ("검토 의견", "Opinion"),
+    "signature": ("서명", "Signature"),
+    "review_note": ("검토자는 위 판정표와 한계를 확인한 뒤 의견을 적고 서명합니다. 서명 전에 보고서 폴더를 "
+                    "`gongmu report verify`로 검증하십시오.",
+                    "The reviewer reads the acceptance table and the limitations, writes an opinion and "
+                    "signs. Verify the report folder with `gongmu report verify` before signing."),
+    "page": ("쪽", "page"),
+    "none": ("없음", "none"),
+    "yes": ("예", "yes"), "no": ("아니요", "no"),
+    "n_items": ("{n}문항", "{n} items"),
+    "summary_line_what": ("평가 대상 {n}개({cands})를 {suites}개 평가 항목, 총 {items}문항으로 평가했습니다.",
+                          "{n} candidates ({cands}) were evaluated on {suites} suites, {items} items in all."),
+    "summary_line_overall": ("종합 판정: {v}", "Overall: {v}"),
+    "summary_verdicts": ("항목별 판정: {v}", "Per suite: {v}"),
+    "summary_data": ("학습 자료: 문서 {docs}건에서 학습 예제 {rec}건(평가용 문서 {test}건은 학습 제외).",
+                     "Data: {rec} training examples from {docs} documents ({test} held-out documents never trained on)."),
+    "summary_export": ("배포 파일 검증: {v}. 서명: {s}.", "Export verification: {v}. Signature: {s}."),
+    "overall_for": ("{cand}: {v}", "{cand}: {v}"),
+    "reference_of": ("비교 기준 대상: {ref}", "reference candidate: {ref}"),
+}
+
+
+def t(key: str, language: str, **values) -> str:
+    """The text `key` in `language`, with `values` filled in."""
+    ko, en = TEXT[key]
+    text = ko if language == "ko" else en
+    return text.format(**values) if values else text
+
+
+def metric_label(name: str, language: str) -> tuple[str, str]:
+    """(label, one-line explanation) of metric `name`; unknown metrics keep their name."""
+    if name in METRICS:
+        ko, ko_x, en, en_x = METRICS[name]
+        return (ko, ko_x) if language == "ko" else (en, en_x)
+    return name, ""
+
+
+def suite_label(name: str, language: str, description: str = "") -> tuple[str, str, str]:
+    """(label, what it tests, what it does not test) of suite `name`."""
+    if name in SUITES:
+        ko, ko_t, ko_n, en, en_t, en_n = SUITES[name]
+        return (ko, ko_t, ko_n) if language == "ko" else (en, en_t, en_n)
+    return name, description, ""
+
+
+def task_label(name: str | None, language: str) -> str:
+    pair = TASKS.get(name or "-")
+    return (pair[0] if language == "ko" else pair[1]) if pair else str(name)
+
+
+def verdict_label(verdict: str, language: str) -> str:
+    ko, en = VERDICTS[verdict]
+    return ko if language == "ko" else en
+
+
+def pii_label(kind: str, language: str) -> str:
+    pair = PII_TYPES.get(kind)
+    return (pair[0] if language == "ko" else pair[1]) if pair else kind
+
+
+def korean_date(when: str | dt.date | dt.datetime, language: str = "ko") -> str:
+    """2026-12-02 -> '2026. 12. 2.' (ko) or '2 December 2026' (en)."""
+    if isinstance(when, str):
+        when = dt.date.fromisoformat(when[:10])
+    if language == "ko":
+        return f"{when.year}. {when.month}. {when.day}."
+    return f"{when.day} {when.strftime('%B')} {when.year}"
+
+
+def korean_datetime(when: str, language: str = "ko") -> str:
+    """An ISO time -> '2026. 12. 2. 19:53 (UTC)'."""
+    stamp = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
+    return f"{korean_date(stamp.date(), language)} {stamp:%H:%M}" + (
+        " (UTC)" if stamp.utcoffset() in (None, dt.timedelta(0)) else "")

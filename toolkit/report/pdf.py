@@ -1,0 +1,44 @@
+"""report.pdf: the HTML printed by headless Chromium (A4, page numbers from the page's
+@page rules, Korean fonts embedded by Chromium's PDF writer, charts kept as vectors)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from toolkit.errors import ArtifactError
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-pdf-header-footer")
+TIMEOUT_S = 180
+
+
+def browser() -> str | None:
+    """The headless browser's path, or None."""
+    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+
+
+def print_pdf(html_path: Path, pdf_path: Path) -> None:
+    """Print `html_path` to `pdf_path` with headless Chromium, or raise ArtifactError
+    saying how to install it (or to set report.pdf: false)."""
+    exe = browser()
+    if exe is None:
+        raise ArtifactError(
+            "report.pdf needs headless Chromium, which is not installed. Run "
+            "scripts/setup/install_browser.sh (Debian/Ubuntu: apt-get install chromium fonts-nanum "
+            "fonts-noto-cjk), or set report.pdf: false to write report.html alone.")
+    with tempfile.TemporaryDirectory(prefix="gongmu-chromium-") as profile:
+        proc = subprocess.run(
+            [exe, *FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}",
+             Path(html_path).resolve().as_uri()],
+            capture_output=True, text=True, timeout=TIMEOUT_S)
+    if not pdf_path.is_file() or pdf_path.stat().st_size == 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise ArtifactError(
+            f"Chromium ({exe}) did not print {pdf_path.name} (exit {proc.returncode}: "
+            f"{' / '.join(tail) or 'no message'}). Check that it starts headless on this "
+            f"machine, or set report.pdf: false.")
