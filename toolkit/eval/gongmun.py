@@ -204,9 +204,43 @@ def _item_marker(line: str) -> tuple[int, int, str] | None:
     return item_marker_at(line)
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _quoted_statute_lines(lines: list[str]) -> set[int]:
+    """Line indexes of statute text quoted inside an item: a block that opens with ① (a
+    statute's first 항) or "제N조" where no (가) item is open, indented deeper than the item
+    it sits under, and runs while the lines stay at least that deep. Its ①, 1. and 가.
+    are the statute's own numbering, not the document's."""
+    quoted: set[int] = set()
+    depth, item_indent, i = -1, -1, 0
+    while i < len(lines):
+        line = lines[i]
+        item = _item_marker(line)
+        opens = (item is not None and item[0] == 6 and item[1] == 1 and depth < 5) or \
+            _QUOTED_ARTICLE.match(line)
+        if opens and _indent(line) > item_indent >= 0:
+            floor = _indent(line)
+            while i < len(lines) and (not lines[i].strip() and i + 1 < len(lines)
+                                      and _indent(lines[i + 1]) >= floor
+                                      or lines[i].strip() and _indent(lines[i]) >= floor):
+                quoted.add(i)
+                i += 1
+            continue
+        if item is not None:
+            depth, item_indent = item[0], _indent(line)
+        i += 1
+    return quoted
+
+
+_QUOTED_ARTICLE = re.compile(r"^\s*(?:「[^」]+」\s*)?제\d+조(?:의\d+)?\s*\(")
+
+
 def _check_numbering(lines: list[str], skip: set[int]) -> tuple[bool, list[Violation]]:
     applicable, found = False, []
     depth, last = -1, {}  # deepest open level; last ordinal per open level
+    skip = skip | _quoted_statute_lines(lines)
     for i, line in enumerate(lines):
         item = None if i in skip else _item_marker(line)
         if item is None:
@@ -334,3 +368,182 @@ def _check_amounts(lines: list[str]) -> tuple[bool, list[Violation]]:
             elif readable and re.sub(r"\s+", "", reading) != in_words:
                 found.append(Violation("amount", n, f"'({reading})' does not read {number}; {right}"))
     return applicable, found
+
+
+# --- the facts of the request and the required parts ------------------------------------
+#
+# A format check alone rewards leaving content out ("끝." alone follows every rule that
+# applies). `check_draft` also asks that the facts the request states are in the body,
+# right (a date shifted by a year is a wrong date), and that the parts 시행규칙 제4조 names
+# as the 본문 are there: 제목 and the body text. The facts are the item's (`item.meta`:
+# the keys in FACT_KEYS) together with what its reference body states in 공문서 form
+# (dates, times, amounts with their reading, 수신, 장소, each 붙임 with its count).
+
+# meta keys read as facts: ISO dates, "HH:MM" times, amounts of won, text that must appear.
+DATE_KEYS = ("date", "meeting", "deadline", "start", "end")  # "effective": not asked in every kind
+TIME_KEYS = ("time",)
+AMOUNT_KEYS = ("amount",)
+TEXT_KEYS = ("recipient", "place")
+FACT_KEYS = DATE_KEYS + TIME_KEYS + AMOUNT_KEYS + TEXT_KEYS + ("attachments",)
+# Any wrong or missing fact, or a missing part, keeps a draft below this (the suite's
+# threshold is 0.8): a well-formatted document with wrong facts is a wrong document.
+IMPERFECT_CAP = 0.7
+
+
+@dataclass
+class DraftReport:
+    """`score`: format share x share of facts and parts present, capped at IMPERFECT_CAP
+    when any is missing or wrong. `missing` names each fact or part not found."""
+
+    score: float
+    format: GongmunReport
+    facts: dict[str, bool] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\s「」『』\"'“”‘’]", "", text)
+
+
+def _dates_in(text: str) -> set[tuple[int, int, int]]:
+    """Every date `text` names, in any spelling (dotted, dashed, 년 월 일)."""
+    found = set()
+    for line in text.split("\n"):
+        for m in _DOT_DATE.finditer(line):
+            found.add((int(m.group(1)), int(m.group(2)), int(m.group(3))))
+        for m in _DASH_DATE.finditer(line):
+            found.add((int(m.group(1)), int(m.group(3)), int(m.group(4))))
+        for m in _WORD_DATE.finditer(line):
+            if m.group(1) and m.group(3):
+                found.add((int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    return found
+
+
+def _times_in(text: str) -> set[tuple[int, int]]:
+    return {(int(h), int(mi)) for h, mi in _GOOD_TIME.findall(text)}
+
+
+def _read_amounts(text: str) -> set[int]:
+    """Amounts written with their right Hangul reading: "금774,070원(금칠십칠만사천칠십원)"."""
+    found = set()
+    for m in _AMOUNT.finditer(text):
+        _, number, _, reading = m.groups()
+        value = int(number.replace(",", ""))
+        if reading and (value >= READABLE_BELOW or re.sub(r"\s+", "", reading)
+                        == f"금{korean_number_reading(value)}원"):
+            found.add(value)
+    return found
+
+
+def _attachments_in(text: str) -> list[tuple[str, str]]:
+    """(name, count) of each 붙임 entry: ("점검 결과", "1부")."""
+    lines = unicodedata.normalize("NFC", text).split("\n")
+    out = []
+    for block in _attachment_blocks(lines):
+        entries = [_ATTACHMENT.match(lines[block[0]]).group(1)] + [lines[i] for i in block[1:]]
+        for entry in entries:
+            entry = re.sub(r"^\s*\d+\.\s+", "", _without_end_mark(entry)).strip()
+            if m := re.match(r"(.*?)\s*(\d+\s*(?:부|매|건|권|개|점|장|종|책))\.?$", entry):
+                out.append((m.group(1), re.sub(r"\s+", "", m.group(2))))
+    return out
+
+
+_LABELLED = re.compile(r"^\s*(?:\S+\s+)?(수신|장소)\s*[:：]?\s+(.+?)\s*$")
+
+
+def request_facts(reference: str, meta: dict | None = None) -> dict[str, object]:
+    """{fact name: value} a draft must state: the item's meta facts (FACT_KEYS) and the
+    dates, times, read amounts, 수신, 장소 and 붙임 entries of the reference body."""
+    from toolkit.korean.forms import as_date
+
+    meta = meta or {}
+    reference = unicodedata.normalize("NFC", reference or "")
+    facts: dict[str, object] = {}
+    for key in DATE_KEYS:
+        if meta.get(key):
+            try:
+                d = as_date(meta[key])
+                facts[f"date {d.isoformat()}"] = (d.year, d.month, d.day)
+            except ValueError:
+                pass
+    for key in TIME_KEYS:
+        if m := re.fullmatch(r"(\d{1,2}):(\d{2})", str(meta.get(key) or "")):
+            facts[f"time {m.group(0)}"] = (int(m.group(1)), int(m.group(2)))
+    for key in AMOUNT_KEYS:
+        if isinstance(meta.get(key), int) and not isinstance(meta.get(key), bool):
+            facts[f"amount {meta[key]:,}"] = meta[key]
+    for key in TEXT_KEYS:
+        if isinstance(meta.get(key), str) and meta[key].strip():
+            facts[f"{key} {meta[key].strip()}"] = ("text", meta[key].strip())
+    for entry in meta.get("attachments") or []:
+        if isinstance(entry, dict) and entry.get("name"):
+            count = re.sub(r"\s+", "", str(entry.get("count") or "1부"))
+            facts[f"붙임 {entry['name']} {count}"] = ("attachment", entry["name"], count)
+    for y, mo, d in _dates_in(reference):
+        facts.setdefault(f"date {y:04d}-{mo:02d}-{d:02d}", (y, mo, d))
+    for h, mi in _times_in(reference):
+        facts.setdefault(f"time {h:02d}:{mi:02d}", (h, mi))
+    for value in _read_amounts(reference):
+        facts.setdefault(f"amount {value:,}", value)
+    for line in reference.split("\n"):
+        if (m := _LABELLED.match(line)) and "(" not in m.group(2)[:1]:
+            facts.setdefault(f"{'recipient' if m.group(1) == '수신' else 'place'} {m.group(2)}",
+                             ("text", m.group(2)))
+    for name, count in _attachments_in(reference):
+        facts.setdefault(f"붙임 {name} {count}", ("attachment", name, count))
+    return facts
+
+
+def _has_fact(value, output: str, dates, times, amounts, attachments, flat: str) -> bool:
+    if isinstance(value, tuple) and value and value[0] == "text":
+        return _compact(value[1]) in flat
+    if isinstance(value, tuple) and value and value[0] == "attachment":
+        return any(_compact(value[1]) == _compact(n) and value[2] == c for n, c in attachments)
+    if isinstance(value, tuple) and len(value) == 3:
+        return value in dates
+    if isinstance(value, tuple) and len(value) == 2:
+        return value in times
+    return value in amounts
+
+
+_TITLE = re.compile(r"^\s*제\s*목\s*[:：]?\s*\S")
+
+
+def _required_parts(reference: str) -> list[str]:
+    parts = ["본문"]
+    if any(_TITLE.match(line) for line in reference.split("\n")):
+        parts.insert(0, "제목")
+    return parts
+
+
+def _has_body(lines: list[str]) -> bool:
+    """Some text beyond the 두문 lines, 붙임 and the end mark: two sentences' worth."""
+    skip = re.compile(r"^\s*(?:수\s*신|\(경유\)|제\s*목|붙\s*임)")
+    words = [w for line in lines if line.strip() and not skip.match(line)
+             for w in _END_MARK.sub(lambda m: m.group(1), line).split()]
+    return len(words) >= 8
+
+
+def check_draft(output: str, reference: str = "", meta: dict | None = None) -> DraftReport:
+    """The combined 공문서 score of a drafted body (the `gongmun_format` metric): the share
+    of format rules followed (`check_gongmun`) times the share of the request's facts
+    (`request_facts`) and required parts (제목 when the reference has one, a body) the
+    output has right; at most IMPERFECT_CAP when any fact or part is missing or wrong."""
+    output = unicodedata.normalize("NFC", output or "")
+    form = check_gongmun(output)
+    lines = output.replace("\r\n", "\n").split("\n")
+    flat = _compact(output)
+    dates, times, amounts = _dates_in(output), _times_in(output), _read_amounts(output)
+    attachments = _attachments_in(output)
+    checks: dict[str, bool] = {}
+    for name, value in request_facts(reference, meta).items():
+        checks[name] = _has_fact(value, output, dates, times, amounts, attachments, flat)
+    for part in _required_parts(reference or ""):
+        checks[f"part {part}"] = (any(_TITLE.match(line) for line in lines) if part == "제목"
+                                  else _has_body(lines))
+    share = sum(checks.values()) / len(checks)
+    score = form.score * share
+    missing = [name for name, ok in checks.items() if not ok]
+    if missing:
+        score = min(score, IMPERFECT_CAP)
+    return DraftReport(score, form, checks, missing)
