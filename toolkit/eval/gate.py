@@ -42,7 +42,9 @@ from toolkit.eval.statistics import (
     paired_bootstrap,
     primary_metrics,
     reference_name,
+    mean_interval,
     split_side,
+    suite_clusters,
     suite_hashes,
 )
 
@@ -77,7 +79,7 @@ def _pct(confidence: float) -> str:
 
 
 def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidence: float = 0.95,
-         all_metrics: bool = False) -> GateResult:
+         all_metrics: bool = False, limits: dict[str, float] | None = None) -> GateResult:
     """Non-inferiority of the candidate, per suite on its primary metric (every metric
     with `all_metrics`; every compared metric of a suite whose primary was filtered out).
     A row passes when the lower bound of the `confidence` CI of (candidate - baseline) is
@@ -85,7 +87,12 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
     metric where lower is better (the row's `higher_is_better`), when the upper bound is
     at most +max_drop.
     Small suites need a wide margin: 200 items with 6 discordant right/wrong pairs already
-    give a 95% CI of about +/-0.025 even when the means are equal."""
+    give a 95% CI of about +/-0.025 even when the means are equal.
+    `limits` ({metric: limit}, default `metrics.SAFETY_LIMITS`) are absolute: a gated
+    lower-is-better metric (pii_leak) fails when the upper bound of the candidate's own
+    CI is above its limit, whatever the baseline scored."""
+    if limits is None:
+        from toolkit.eval.metrics import SAFETY_LIMITS as limits
     if max_drop < 0:
         raise ComparisonError(f"max_drop {max_drop} must be >= 0 (the largest tolerated drop).")
     check_confidence(confidence)
@@ -106,7 +113,7 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
             continue
         if confidence != c.confidence:
             boot = paired_bootstrap(c.baseline, c.candidate, n_resamples=c.n_resamples,
-                                    seed=c.seed, confidence=confidence)
+                                    seed=c.seed, confidence=confidence, clusters=c.clusters)
             row.ci_low, row.ci_high, row.confidence = boot["ci_low"], boot["ci_high"], confidence
         if c.higher_is_better is None:
             raise ComparisonError(
@@ -120,6 +127,13 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
         else:
             ok = row.ci_low >= -max_drop - slack
             rule = f"lower bound {'within' if ok else 'beyond'} -{max_drop:g} (max drop)"
+        if c.metric in limits and not c.higher_is_better:
+            _, _, high = mean_interval(c.candidate, clusters=c.clusters, seed=c.seed,
+                                       confidence=confidence)
+            within = high <= limits[c.metric] + slack
+            ok = ok and within
+            rule += (f"; candidate upper bound {high:.4f} {'within' if within else 'above'} "
+                     f"the absolute limit {limits[c.metric]:g}")
         row.verdict = "pass" if ok else "fail"
         row.message = (
             f"{name}: candidate {c.mean_candidate:.4f} vs baseline {c.mean_baseline:.4f} on "
@@ -203,17 +217,24 @@ def format_table(result: GateResult | Sequence[Comparison]) -> Table:
 
 # --- command-line entry points ---------------------------------------------------------
 
-def _load_pair(baseline: str, candidate: str) -> tuple[Scores, Scores, dict[str, str],
-                                                       Directions, dict[str, set[str]]]:
+def _load_pair(baseline: str, candidate: str, allow_suite_change: bool = True,
+               ) -> tuple[Scores, Scores, dict[str, str], Directions, dict[str, set[str]]]:
     base, cand = load_scores(baseline), load_scores(candidate)
     primary = {**primary_metrics(candidate), **primary_metrics(baseline)}
     directions = {**metric_directions(candidate), **metric_directions(baseline)}
     base_hashes, cand_hashes = suite_hashes(baseline), suite_hashes(candidate)
-    for name in base_hashes.keys() & cand_hashes.keys():
-        if base_hashes[name] != cand_hashes[name]:
-            console.print(f"[yellow]warning[/] suite '{escape(name)}' has a different suite_hash on "
-                          f"each side: same item ids, changed content; items are paired by id only.",
-                          highlight=False, soft_wrap=True)
+    changed = sorted(n for n in base_hashes.keys() & cand_hashes.keys()
+                     if base_hashes[n] != cand_hashes[n])
+    if changed and not allow_suite_change:
+        raise ComparisonError(
+            f"Suite(s) {', '.join(changed)} have a different suite_hash on each side: the items "
+            f"or the suite changed between the two evals, so a paired comparison would compare "
+            f"different questions. Re-run both evals on one version of the suites, or pass "
+            f"--allow-suite-change to pair items by id anyway.")
+    for name in changed:
+        console.print(f"[yellow]warning[/] suite '{escape(name)}' has a different suite_hash on "
+                      f"each side: same item ids, changed content; items are paired by id only.",
+                      highlight=False, soft_wrap=True)
     left_out: dict[str, set[str]] = {}
     for side in (baseline, candidate):
         for suite, ids in failed_items(side).items():
@@ -283,7 +304,7 @@ def compare_candidates(folder: str, reference: str | None = None,
         base, cand, primary, directions, left_out = _load_pair(ref_path, with_candidate(folder, name))
         for c in compare(base, cand, metrics=metrics, primary=primary, directions=directions,
                          n_resamples=n_resamples, seed=seed, confidence=confidence,
-                         left_out=left_out):
+                         left_out=left_out, clusters=suite_clusters(ref_path)):
             rows.append({"suite": c.suite, "metric": c.metric, "candidate": name,
                          "reference": False, "primary": c.primary, "mean": c.mean_candidate,
                          **{k: v for k, v in c.as_dict().items()
@@ -356,7 +377,8 @@ def compare_command(a: str, b: str | None = None, metrics: Sequence[str] | str |
         return 0
     base, cand, primary, directions, left_out = _load_pair(a, b)
     comparisons = compare(base, cand, metrics=_split_names(metrics), primary=primary,
-                          directions=directions, left_out=left_out)
+                          directions=directions, left_out=left_out,
+                          clusters={**suite_clusters(b), **suite_clusters(a)})
     if json_out:
         sys.stdout.write(json.dumps([c.as_dict() for c in comparisons], ensure_ascii=False,
                                     indent=2) + "\n")
@@ -367,17 +389,21 @@ def compare_command(a: str, b: str | None = None, metrics: Sequence[str] | str |
 
 def gate_command(baseline: str, candidate: str, max_drop: float = 0.02,
                  junit: Path | None = None, confidence: float = 0.95,
-                 all_metrics: bool = False) -> int:
+                 all_metrics: bool = False, allow_suite_change: bool = False) -> int:
     """Gate `candidate` against `baseline`: print the table, write `junit` if given, and
     return 1 when any suite regresses by more than `max_drop` (or is missing), else 0.
     `candidate` may name a candidate of the baseline's eval folder (`--candidate
     vendor-a`): it is then gated against that folder's reference candidate, or the side
     the baseline names (`DIR:tuned`). Load or input errors raise GongmuError (the CLI
-    exits 2 on those)."""
+    exits 2 on those), among them a suite whose suite_hash differs between the two sides
+    unless `allow_suite_change`. The bootstrap resamples the clusters results.json
+    records (items of one document or template together)."""
     baseline, candidate = _candidate_of(baseline, candidate)
-    base, cand, primary, directions, left_out = _load_pair(baseline, candidate)
+    base, cand, primary, directions, left_out = _load_pair(baseline, candidate,
+                                                           allow_suite_change)
     comparisons = compare(base, cand, primary=primary, directions=directions,
-                          confidence=confidence, left_out=left_out)
+                          confidence=confidence, left_out=left_out,
+                          clusters={**suite_clusters(candidate), **suite_clusters(baseline)})
     result = gate(comparisons, max_drop=max_drop, confidence=confidence, all_metrics=all_metrics)
     console.print(format_table(result))
     for row in result.failures:

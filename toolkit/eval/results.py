@@ -23,7 +23,14 @@ def summarize(suite: Suite, rows: list[dict]) -> dict:
         sub = [r for r in answered if r["task"] == task]
         by_task[task] = {"items": len(sub),
                          **{m: fmean(r["scores"][m] for r in sub) for m in suite.metrics}}
-    verdicts = threshold_verdicts(suite.spec.thresholds, scores) if scores else {}
+    from toolkit.eval.statistics import item_clusters
+
+    clusters = item_clusters(suite.items)
+    per_item = {m: [r["scores"][m] for r in answered]
+                for m in suite.spec.thresholds if m in suite.metrics}
+    labels = [clusters.get(r["id"], r["id"]) for r in answered]
+    verdicts = (threshold_verdicts(suite.spec.thresholds, scores, per_item, labels)
+                if scores else {})
     failures = Counter(r["failed"].split(":", 1)[0] for r in rows if r.get("failed"))
     return {"scores": scores, "by_task": by_task, "thresholds": verdicts,
             "passed": bool(scores) and all(v["passed"] for v in verdicts.values()),
@@ -31,18 +38,31 @@ def summarize(suite: Suite, rows: list[dict]) -> dict:
             "failures": dict(sorted(failures.items()))}
 
 
-def threshold_verdicts(thresholds: dict[str, float], scores: dict[str, float]) -> dict:
-    """{metric: {"minimum"|"maximum": t, "value": mean, "passed": bool}}: a threshold is a
-    minimum, or a maximum for a lower-is-better metric (pii_leak)."""
+def threshold_verdicts(thresholds: dict[str, float], scores: dict[str, float],
+                       per_item: dict[str, list[float]] | None = None,
+                       clusters: list | None = None, confidence: float = 0.95) -> dict:
+    """{metric: {"minimum"|"maximum": t, "value": mean, "ci_low", "ci_high", "verdict",
+    "passed"}}: a threshold is a minimum, or a maximum for a lower-is-better metric
+    (pii_leak), judged on the bootstrap interval of the mean (`per_item` scores; with
+    `clusters`, one label per item, whole clusters resampled): "pass" when the whole
+    interval is on the right side, "fail" when it is all on the wrong side,
+    "inconclusive" when it straddles the threshold. `passed` is verdict == "pass".
+    Without per-item scores the mean alone decides (pass or fail)."""
     from toolkit.eval.metrics import higher_is_better
+    from toolkit.eval.statistics import mean_interval
 
     verdicts = {}
     for metric, level in thresholds.items():
         value = scores[metric]
-        if not higher_is_better(metric):
-            verdicts[metric] = {"maximum": level, "value": value, "passed": value <= level}
-        else:
-            verdicts[metric] = {"minimum": level, "value": value, "passed": value >= level}
+        values = (per_item or {}).get(metric)
+        low, high = (mean_interval(values, clusters=clusters, confidence=confidence)[1:]
+                     if values is not None and len(values) else (value, value))
+        lower_better = not higher_is_better(metric)
+        good, bad = (high <= level, low > level) if lower_better else (low >= level, high < level)
+        verdict = "pass" if good else "fail" if bad else "inconclusive"
+        verdicts[metric] = {"maximum" if lower_better else "minimum": level, "value": value,
+                            "ci_low": low, "ci_high": high, "verdict": verdict,
+                            "passed": verdict == "pass"}
     return verdicts
 
 
@@ -52,7 +72,7 @@ def compare_with_reference(suite: Suite, rows: dict[str, list[dict]], reference:
     """Each other candidate against `reference` on `suite`, item by item (the items both
     answered): {"reference", "confidence", "candidates": {name: {metric: {"diff"
     (candidate - reference), "ci_low", "ci_high", "p_value", "test", "n_items"}}}}."""
-    from toolkit.eval.statistics import compare
+    from toolkit.eval.statistics import compare, item_clusters
 
     def scores_of(name: str) -> dict:
         answered = [r for r in rows[name] if not r.get("failed")]
@@ -74,7 +94,8 @@ def compare_with_reference(suite: Suite, rows: dict[str, list[dict]], reference:
         table = {}
         for c in compare(*pair, primary={suite.name: suite.primary},
                          directions={suite.name: suite.higher_is_better},
-                         n_resamples=n_resamples, seed=seed, confidence=confidence):
+                         n_resamples=n_resamples, seed=seed, confidence=confidence,
+                         clusters={suite.name: item_clusters(suite.items)}):
             table[c.metric] = {"diff": c.diff, "ci_low": c.ci_low, "ci_high": c.ci_high,
                                "p_value": c.p_value, "test": c.test, "n_items": c.n_items,
                                "higher_is_better": c.higher_is_better}

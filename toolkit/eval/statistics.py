@@ -174,6 +174,11 @@ def metric_directions(path: Path | str) -> Directions:
             if isinstance(recorded, dict)}
 
 
+def suite_clusters(path: Path | str) -> dict[str, dict[str, str]]:
+    """Each suite's `clusters` ({item id: cluster}) as the eval's results.json records it."""
+    return {name: c for name, c in _recorded(path, "clusters").items() if isinstance(c, dict)}
+
+
 def suite_hashes(path: Path | str) -> dict[str, str]:
     """Each suite's `suite_hash` (its spec and items) as the eval's results.json records it."""
     return _recorded(path, "suite_hash")
@@ -257,23 +262,112 @@ def check_confidence(confidence: float) -> None:
         raise ComparisonError(f"confidence {confidence} must lie strictly between 0 and 1 (e.g. 0.95).")
 
 
+# Item meta keys naming the cluster an item belongs to, first found wins: items built
+# from one source document, or written from one template, are not independent.
+CLUSTER_KEYS = ("cluster", "template", "doc_id")
+
+
+def item_cluster(item: dict) -> str:
+    """The cluster of an eval item: its meta `cluster`, `template` or `doc_id`; else, for
+    a builder's id "<suite>/<document>#<part>", the document; else the item itself."""
+    meta = item.get("meta") or {}
+    for key in CLUSTER_KEYS:
+        if meta.get(key) not in (None, ""):
+            return f"{key}:{meta[key]}"
+    item_id = str(item.get("id", ""))
+    return item_id.split("#", 1)[0] if "#" in item_id else item_id
+
+
+def item_clusters(items: Sequence[dict]) -> dict[str, str]:
+    """{item id: cluster} (`item_cluster`) of a suite's items, for results.json."""
+    return {str(i["id"]): item_cluster(i) for i in items}
+
+
+def _cluster_index(clusters, n: int) -> np.ndarray | None:
+    """Cluster labels as 0..K-1, or None when every item is its own cluster."""
+    if clusters is None:
+        return None
+    labels = list(clusters)
+    if len(labels) != n:
+        raise ComparisonError(f"{len(labels)} cluster labels for {n} items: give one per item.")
+    _, index = np.unique(np.asarray([str(c) for c in labels]), return_inverse=True)
+    return None if index.max(initial=-1) + 1 == n else index
+
+
+def _resampled_means(d: np.ndarray, clusters, n_resamples: int, rng) -> np.ndarray:
+    """Bootstrap means of `d`: items resampled with replacement, or, with cluster labels,
+    whole clusters (the mean of the items of the drawn clusters)."""
+    n = d.size
+    index = _cluster_index(clusters, n)
+    means = np.empty(n_resamples)
+    if index is None:
+        chunk = max(1, _BOOTSTRAP_CELLS // n)
+        for start in range(0, n_resamples, chunk):
+            rows = min(chunk, n_resamples - start)
+            means[start:start + rows] = d[rng.integers(0, n, size=(rows, n))].mean(axis=1)
+        return means
+    k = int(index.max()) + 1
+    sums = np.bincount(index, weights=d, minlength=k)
+    counts = np.bincount(index, minlength=k).astype(np.float64)
+    chunk = max(1, _BOOTSTRAP_CELLS // k)
+    for start in range(0, n_resamples, chunk):
+        rows = min(chunk, n_resamples - start)
+        drawn = rng.integers(0, k, size=(rows, k))
+        means[start:start + rows] = sums[drawn].sum(axis=1) / counts[drawn].sum(axis=1)
+    return means
+
+
+def mean_interval(values, *, clusters=None, n_resamples: int = 2000, seed: int = 0,
+                  confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): the percentile bootstrap CI of the mean of `values`, items or
+    (with `clusters`, one label per item) whole clusters resampled."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ComparisonError("mean_interval needs a non-empty 1-D list of scores.")
+    check_confidence(confidence)
+    means = _resampled_means(v, clusters, n_resamples, np.random.default_rng(seed))
+    alpha = 1 - confidence
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(v.mean()), float(low), float(high)
+
+
+def detectable_difference(values, *, clusters=None, confidence: float = 0.95,
+                          power: float = 0.8) -> float:
+    """The smallest paired difference of means a suite can detect at its item count:
+    (z_(1-alpha/2) + z_power) x the standard error of a difference, taking both sides as
+    varying like `values` (one candidate's per-item scores) and independent, clusters
+    counted as units (cluster-robust variance of the mean)."""
+    from statistics import NormalDist
+
+    v = np.asarray(values, dtype=np.float64)
+    if v.size < 2:
+        return float("nan")
+    index = _cluster_index(clusters, v.size)
+    resid = v - v.mean()
+    if index is None:
+        var_mean = float((resid ** 2).sum()) / (v.size * (v.size - 1))
+    else:
+        k = int(index.max()) + 1
+        totals = np.bincount(index, weights=resid, minlength=k)
+        var_mean = float((totals ** 2).sum()) / v.size ** 2 * (k / max(1, k - 1))
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2) + NormalDist().inv_cdf(power)
+    return z * math.sqrt(2 * var_mean)
+
+
 def paired_bootstrap(a, b, *, n_resamples: int = 10000, seed: int = 0,
-                     confidence: float = 0.95) -> dict:
+                     confidence: float = 0.95, clusters=None) -> dict:
     """Mean of `a`, mean of `b`, their difference `diff` (b - a), the percentile bootstrap
-    CI of that difference (items resampled with replacement, pairs kept together) and a
-    two-sided bootstrap p-value for "no difference". Deterministic given `seed`."""
+    CI of that difference (items resampled with replacement, pairs kept together; with
+    `clusters`, one label per item, whole clusters resampled: items of one source
+    document or template are not independent) and a two-sided bootstrap p-value for "no
+    difference". Deterministic given `seed`."""
     a, b = _paired_arrays(a, b)
     check_confidence(confidence)
     if n_resamples < 1:
         raise ComparisonError(f"n_resamples must be at least 1 (got {n_resamples}).")
     d = b - a
-    n = d.size
     rng = np.random.default_rng(seed)
-    means = np.empty(n_resamples)
-    chunk = max(1, _BOOTSTRAP_CELLS // n)
-    for start in range(0, n_resamples, chunk):
-        rows = min(chunk, n_resamples - start)
-        means[start:start + rows] = d[rng.integers(0, n, size=(rows, n))].mean(axis=1)
+    means = _resampled_means(d, clusters, n_resamples, rng)
     diff = float(d.mean())
     alpha = 1 - confidence
     low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
@@ -344,9 +438,12 @@ class Comparison:
     n_left_out: int = 0  # items one side never got an answer for (failed), left out of both
     baseline: np.ndarray = field(default=None, repr=False)  # per-item, aligned by id
     candidate: np.ndarray = field(default=None, repr=False)
+    clusters: list | None = field(default=None, repr=False)  # per-item cluster labels
+    n_clusters: int = 0  # resampled units (n_items when items are independent)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k not in ("baseline", "candidate")}
+        return {k: v for k, v in vars(self).items()
+                if k not in ("baseline", "candidate", "clusters")}
 
 
 def _primary_of(suite: str, metrics: Sequence[str], primary: dict[str, str] | None) -> str:
@@ -383,13 +480,16 @@ def _direction(suite: str, metric: str, directions: Directions | None) -> bool |
 def compare(baseline: Scores, candidate: Scores, *, metrics: Sequence[str] | None = None,
             primary: dict[str, str] | None = None, directions: Directions | None = None,
             n_resamples: int = 10000, seed: int = 0, confidence: float = 0.95,
-            left_out: dict[str, set[str]] | None = None) -> list[Comparison]:
+            left_out: dict[str, set[str]] | None = None,
+            clusters: dict[str, dict[str, str]] | None = None) -> list[Comparison]:
     """Every suite and metric of `baseline` vs `candidate`, items paired by id (`metrics`:
     only these). A suite or metric one side lacks is a row with `present_in` naming the
     side that has it. Each row says whether higher is better: from `directions` (what
     the eval results recorded), else from the installed metric of that name.
     `left_out` ({suite: ids}, the items either side never got an answer for) are dropped
-    from both sides; each row counts them in `n_left_out`.
+    from both sides; each row counts them in `n_left_out`. `clusters` ({suite: {item
+    id: cluster}}, as results.json records them) make the bootstrap resample clusters;
+    without them, a builder item's id "<suite>/<document>#<part>" names its cluster.
     Raises ComparisonError when a suite's item sets differ, when no suite is on both
     sides, or when a requested metric is in no suite."""
     check_confidence(confidence)
@@ -430,8 +530,12 @@ def compare(baseline: Scores, candidate: Scores, *, metrics: Sequence[str] | Non
                 raise ComparisonError(f"Suite '{suite}': no item was answered on both sides.")
             a = np.array([base[metric][i] for i in ids])
             b = np.array([cand[metric][i] for i in ids])
-            boot = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed, confidence=confidence)
+            known = (clusters or {}).get(suite) or {}
+            labels = [known.get(i) or item_cluster({"id": i}) for i in ids]
+            boot = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed, confidence=confidence,
+                                    clusters=labels)
             row.n_items, row.baseline, row.candidate = len(ids), a, b
+            row.clusters, row.n_clusters = labels, len(set(labels))
             row.mean_baseline, row.mean_candidate = boot["mean_a"], boot["mean_b"]
             row.diff, row.ci_low, row.ci_high = boot["diff"], boot["ci_low"], boot["ci_high"]
             if is_binary(a) and is_binary(b):
