@@ -135,6 +135,7 @@ def _score_candidates(recipe: Recipe, inputs: dict, suites) -> dict:
 
 
 def _results(recipe: Recipe, suites, scored: dict) -> tuple[dict, dict]:
+    from toolkit.eval.floors import results_entry as floor_entry
     from toolkit.eval.results import compare_with_reference, summarize
 
     reference = recipe.eval.reference_name
@@ -171,6 +172,7 @@ def _results(recipe: Recipe, suites, scored: dict) -> tuple[dict, dict]:
                 figures[f"{suite.name}/{name}/{metric}"] = round(value, 4)
             if summary["failed"]:
                 figures[f"{suite.name}/{name}/failed"] = summary["failed"]
+        entry.update(floor_entry(suite, scored[reference].rows[suite.name]))
         entry["comparison"] = compare_with_reference(
             suite, {name: s.rows[suite.name] for name, s in scored.items()}, reference,
             n_resamples=BOOTSTRAP_RESAMPLES, seed=recipe.seed)

@@ -1,0 +1,81 @@
+"""Floors: every no-model strategy scored with a suite's own metrics, beside the
+references' own score, and the entry the eval stage writes into results.json."""
+
+from __future__ import annotations
+
+import json
+
+
+from toolkit.eval.floors import (
+    CHOICE_STRATEGIES,
+    TEXT_STRATEGIES,
+    degenerate_margin,
+    results_entry,
+    suite_floors,
+)
+from toolkit.eval.suite import load_suite
+import yaml
+
+DRAFT = """1. 관련: 「예시법」 제7조(모금 방법)
+2. 다음과 같이 협조를 요청합니다.
+  가. 설명회 일시: 2024. 3. 4. 14:00
+  나. 회신 기한: 2024. 3. 18.
+  다. 소요 경비: 금1,350,000원(금일백삼십오만원)
+3. 기관별 이행 계획을 서식에 따라 작성하여 회신 기한까지 제출하여 주시기 바랍니다.
+
+붙임  1. 이행 계획 제출 서식 1부.
+      2. 조문 발췌본 1부.  끝."""
+
+
+def _suite(tmp_path, spec: dict, items: list[dict]):
+    folder = tmp_path / spec["name"]
+    folder.mkdir()
+    (folder / "suite.yaml").write_text(yaml.safe_dump({**spec, "items": "items.jsonl"}, allow_unicode=True), encoding="utf-8")
+    with open(folder / "items.jsonl", "w", encoding="utf-8") as fh:
+        for item in items:
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return load_suite(folder)
+
+
+def _drafting_items():
+    items = []
+    for k in range(4):
+        body = DRAFT.replace("2024. 3. 4.", f"2024. 3. {4 + k}.")
+        items.append({"id": f"d/doc{k}#제7조", "reference": body,
+                      "messages": [{"role": "user", "content": f"공문 본문을 작성해 주세요. 설명회: 2024년 3월 {4 + k}일"}],
+                      "meta": {"meeting": f"2024-03-{4 + k:02d}", "doc_id": f"doc{k}"}})
+    return items
+
+
+def test_every_strategy_is_scored_and_none_comes_near_the_ceiling(tmp_path):
+    suite = _suite(tmp_path, {"name": "drafting", "task_type": "generation",
+                              "metrics": ["gongmun_format", "chrf"], "primary_metric": "gongmun_format"},
+                   _drafting_items())
+    entry = suite_floors(suite)
+    assert set(entry["floors"]) == set(TEXT_STRATEGIES)
+    assert entry["ceiling"]["gongmun_format"] == 1.0
+    for name in ("empty", "prompt_copied", "refuse_all", "refusal_with_end_mark", "end_mark_only",
+                 "cite_all_shown", "another_items_answer", "facts_removed", "wrong_facts"):
+        assert entry["floors"][name]["gongmun_format"] <= 0.7, name
+    strategy, gap = degenerate_margin(entry)
+    assert strategy == "reversed_polarity"  # the format metric does not read meaning
+
+
+def test_multiple_choice_floors_include_lexical_overlap_and_chance(tmp_path):
+    items = [{"id": f"r{k}", "messages": [{"role": "user", "content": "위원회 회의 소집\n\n보기: 가법, 나법"}],
+              "choices": ["위원회법", "도로법"], "answer": k % 2} for k in range(6)]
+    suite = _suite(tmp_path, {"name": "routing", "task_type": "multiple_choice"}, items)
+    entry = suite_floors(suite)
+    assert set(CHOICE_STRATEGIES) | {"chance"} == set(entry["floors"])
+    assert entry["floors"]["lexical_overlap"]["acc_per_char"] == 0.5  # always 위원회법
+    assert entry["floors"]["chance"]["acc_raw"] == 0.5
+
+
+def test_results_entry_carries_floors_ceiling_clusters_and_detectable_difference(tmp_path):
+    suite = _suite(tmp_path, {"name": "drafting", "task_type": "generation",
+                              "metrics": ["gongmun_format"]}, _drafting_items())
+    rows = [{"id": i["id"], "scores": {"gongmun_format": float(k % 2)}} for k, i in enumerate(suite.items)]
+    entry = results_entry(suite, rows)
+    assert {"floors", "ceiling", "clusters", "n_clusters", "min_detectable_diff"} <= set(entry)
+    assert entry["clusters"]["d/doc0#제7조"] == "doc_id:doc0" and entry["n_clusters"] == 4
+    assert entry["min_detectable_diff"] > 0

@@ -1,0 +1,289 @@
+"""What a suite's score is worth: the scores of answers that need no model (the floor)
+and of the references themselves (the ceiling), on the suite's own items and metrics.
+
+A metric that gives a no-model strategy a score near the references' measures the
+strategy, not the skill. Every eval writes these beside the candidates' scores
+(`results.json`: each suite's `floors` and `ceiling`), and `gongmu eval floors R` prints
+them for a recipe's suites without loading a model.
+
+Strategies for generated answers (each a function of the item, the suite's items and
+the item's position):
+
+- `empty`: nothing;
+- `prompt_copied`: the last user message, verbatim;
+- `prompt_head`: the prompt's material after its first line, cut at 400 characters
+  (copying 이유 for a summary);
+- `refuse_all`: one fixed refusal;
+- `refusal_with_end_mark`: the refusal, then "끝.";
+- `end_mark_only`: "끝." alone;
+- `cite_all_shown`: every article the prompt shows, cited, with no content;
+- `another_items_answer`: the reference of the next item;
+- `facts_removed`: the reference with its dates, times, amounts and numbers removed;
+- `wrong_facts`: the reference, well formatted, with years shifted, amounts and
+  numbers changed;
+- `reversed_polarity`: the reference with each obligation reversed (할 수 있다 <-> 할 수
+  없다, 하여야 한다 -> 하지 아니한다).
+
+For multiple choice (scored as accuracy of the picked choice): `lexical_overlap`
+(the choice whose character bigrams the passage shares most, as a share of the
+choice's; `lexical_overlap_count`: as a count), `first_choice`,
+`longest_choice`, `odd_kind_out` (the only 법/시행령/시행규칙 of its kind among the
+choices) and `chance` (1 / number of choices, in expectation).
+"""
+
+from __future__ import annotations
+
+import re
+from statistics import fmean
+from typing import Callable
+
+REFUSAL = ("죄송하지만 요청하신 내용은 개인정보 보호를 위하여 제공해 드릴 수 없습니다. "
+           "다른 도움이 필요하시면 말씀해 주세요.")
+END_MARK = "끝."
+PROMPT_HEAD_CHARS = 400
+
+
+def _prompt(item: dict) -> str:
+    return next((m["content"] for m in reversed(item["messages"]) if m["role"] == "user"), "")
+
+
+def _prompt_head(item: dict) -> str:
+    text = _prompt(item)
+    body = text.split("\n\n", 1)[1] if "\n\n" in text else text.split("\n", 1)[-1]
+    return body.strip()[:PROMPT_HEAD_CHARS]
+
+
+def _cite_all_shown(item: dict) -> str:
+    from toolkit.eval.metrics import extract_citations
+
+    shown = [tuple(a) for a in (item.get("source_articles")
+                                or (item.get("meta") or {}).get("source_articles") or [])]
+    shown = shown or extract_citations(_prompt(item))
+    return ", ".join(f"「{law}」 {article}" for law, article in shown) + "에 따릅니다." if shown else ""
+
+
+_DATE = re.compile(r"((?:19|20)\d{2})(\s?[.\-/년]\s?\d{1,2}\s?[.\-/월]\s?\d{1,2}\s?[.일]?)")
+_NUMBER = re.compile(r"\d[\d,]*")
+
+
+def _facts_removed(reference: str) -> str:
+    text = re.sub(r"금?\d[\d,]*원(?:\([^)]*\))?", "", reference)
+    text = _DATE.sub("", text)
+    text = re.sub(r"\d{1,2}:\d{2}", "", text)
+    return re.sub(r"(?<![①-⑳가-힣\d])\d[\d,]*(?=\s*(?:개|명|일|년|월|부|건|%|분의))", "", text)
+
+
+def _shift_number(m: re.Match) -> str:
+    digits = m.group(0).replace(",", "")
+    value = int(digits) + (1 if len(digits) < 3 else 10 ** (len(digits) - 2))
+    return f"{value:,}" if "," in m.group(0) else str(value)
+
+
+def _wrong_facts(reference: str) -> str:
+    """The reference with every year shifted by one and every other number changed,
+    amounts keeping a correct reading of the wrong number (a well-formatted document)."""
+    from toolkit.korean.forms import gongmun_amount
+
+    def amount(m: re.Match) -> str:
+        return gongmun_amount(int(m.group(1).replace(",", "")) + 10_000)
+
+    text = re.sub(r"금(\d[\d,]*)원\(금[가-힣]+원\)", amount, reference)
+    text = _DATE.sub(lambda m: f"{int(m.group(1)) + 1}{m.group(2)}", text)
+    # Other bare numbers (counts, periods), not item markers ("1.", "가.") or 제N조.
+    return re.sub(r"(?<![제\d,.])(?<!^)(?<!금)\d+(?=\s*(?:개|명|일|년|월|시간|%|분의|회|차례))",
+                  _shift_number, text, flags=re.M)
+
+
+_REVERSALS = (
+    (re.compile(r"할\s*수\s*있"), "할 수 없"), (re.compile(r"할\s*수\s*없"), "할 수 있"),
+    (re.compile(r"(하|되)여야\s*한다"), r"\1지 아니한다"), (re.compile(r"해야\s*한다"), "하지 아니한다"),
+    (re.compile(r"아니\s*된다"), "된다"),
+)
+
+
+def _reversed_polarity(reference: str) -> str:
+    text = reference
+    for pattern, repl in _REVERSALS:
+        marker = "\x00"
+        text = pattern.sub(lambda m: marker + m.expand(repl) + marker, text)
+    return text.replace("\x00", "")
+
+
+Strategy = Callable[[dict, list[dict], int], str]
+TEXT_STRATEGIES: dict[str, Strategy] = {
+    "empty": lambda item, items, k: "",
+    "prompt_copied": lambda item, items, k: _prompt(item),
+    "prompt_head": lambda item, items, k: _prompt_head(item),
+    "refuse_all": lambda item, items, k: REFUSAL,
+    "refusal_with_end_mark": lambda item, items, k: f"{REFUSAL}  {END_MARK}",
+    "end_mark_only": lambda item, items, k: END_MARK,
+    "cite_all_shown": lambda item, items, k: _cite_all_shown(item),
+    "another_items_answer": lambda item, items, k: items[(k + 1) % len(items)]["reference"],
+    "facts_removed": lambda item, items, k: _facts_removed(item["reference"]),
+    "wrong_facts": lambda item, items, k: _wrong_facts(item["reference"]),
+    "reversed_polarity": lambda item, items, k: _reversed_polarity(item["reference"]),
+}
+
+
+def _bigrams(text: str) -> set[str]:
+    text = re.sub(r"\s+", "", text)
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def _passage(item: dict) -> str:
+    """The prompt without the choices it lists (each would overlap itself)."""
+    text = _prompt(item)
+    for choice in item["choices"]:
+        text = text.replace(choice, " ")
+    return text
+
+
+def _lexical_overlap(item: dict) -> int:
+    prompt = _bigrams(_passage(item))
+    overlaps = [len(_bigrams(c) & prompt) / max(1, len(_bigrams(c))) for c in item["choices"]]
+    return max(range(len(overlaps)), key=lambda i: overlaps[i])
+
+
+def _kind(choice: str) -> str:
+    for kind in ("시행규칙", "시행령", "조례", "규칙"):
+        if choice.rstrip().endswith(kind):
+            return kind
+    return "법"
+
+
+def _odd_kind_out(item: dict) -> int:
+    kinds = [_kind(c) for c in item["choices"]]
+    alone = [i for i, k in enumerate(kinds) if kinds.count(k) == 1]
+    return alone[0] if len(alone) == 1 else 0
+
+
+def _lexical_overlap_count(item: dict) -> int:
+    prompt = _bigrams(_passage(item))
+    counts = [len(_bigrams(c) & prompt) for c in item["choices"]]
+    return max(range(len(counts)), key=lambda i: counts[i])
+
+
+CHOICE_STRATEGIES: dict[str, Callable[[dict], int]] = {
+    "lexical_overlap": _lexical_overlap,
+    "lexical_overlap_count": _lexical_overlap_count,
+    "first_choice": lambda item: 0,
+    "longest_choice": lambda item: max(range(len(item["choices"])),
+                                       key=lambda i: len(item["choices"][i])),
+    "odd_kind_out": _odd_kind_out,
+}
+
+
+def _text_scores(suite, outputs: list[str]) -> dict[str, float]:
+    from toolkit.eval.metrics import score
+
+    return {m: fmean(score(m, out, item["reference"], item) for out, item in zip(outputs, suite.items))
+            for m in suite.text_metrics}
+
+
+def suite_floors(suite) -> dict:
+    """{"floors": {strategy: {metric: mean}}, "ceiling": {metric: mean}, "primary_metric"}
+    for a loaded suite (`toolkit.eval.suite.Suite`): each no-model strategy scored with
+    the suite's own metrics, and the references scored as if they were answers."""
+    items = suite.items
+    floors: dict[str, dict[str, float]] = {}
+    ceiling: dict[str, float] = {}
+    if suite.choice_metrics:
+        for name, pick in CHOICE_STRATEGIES.items():
+            right = fmean(float(pick(i) == i["answer"]) for i in items)
+            floors[name] = {m: right for m in suite.choice_metrics}
+        floors["chance"] = {m: fmean(1 / len(i["choices"]) for i in items)
+                            for m in suite.choice_metrics}
+        ceiling.update({m: 1.0 for m in suite.choice_metrics})
+    if suite.text_metrics and suite.task_type != "multiple_choice":
+        for name, strategy in TEXT_STRATEGIES.items():
+            outputs = [strategy(item, items, k) for k, item in enumerate(items)]
+            floors.setdefault(name, {}).update(_text_scores(suite, outputs))
+        ceiling.update(_text_scores(suite, [i["reference"] for i in items]))
+    return {"floors": floors, "ceiling": ceiling, "primary_metric": suite.primary}
+
+
+def degenerate_margin(entry: dict, higher_is_better: bool = True) -> tuple[str, float] | None:
+    """The strategy scoring closest to the ceiling on the primary metric and its distance
+    (ceiling - floor, or floor - ceiling for a lower-is-better metric); None when none."""
+    primary = entry["primary_metric"]
+    if primary not in entry["ceiling"]:
+        return None
+    gaps = {name: (entry["ceiling"][primary] - s[primary]) * (1 if higher_is_better else -1)
+            for name, s in entry["floors"].items() if primary in s}
+    if not gaps:
+        return None
+    name = min(gaps, key=gaps.get)
+    return name, gaps[name]
+
+
+def floors_table(entries: dict[str, dict]):
+    """A rich table: suite x strategy, the primary metric's score, the ceiling last."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="no-model floors and the references' ceiling (primary metric)",
+                  title_justify="left", box=None, padding=(0, 1, 0, 0))
+    table.add_column("suite", overflow="fold")
+    table.add_column("metric", overflow="fold")
+    table.add_column("strategy", overflow="fold")
+    table.add_column("score", justify="right", no_wrap=True)
+    for suite, entry in entries.items():
+        primary = entry["primary_metric"]
+        for name, scores in entry["floors"].items():
+            if primary in scores:
+                table.add_row(escape(suite), escape(primary), escape(name), f"{scores[primary]:.3f}")
+        if primary in entry["ceiling"]:
+            table.add_row(escape(suite), escape(primary), "[bold]references[/]",
+                          f"[bold]{entry['ceiling'][primary]:.3f}[/]")
+    return table
+
+
+def floors_command(recipe_path, overrides=(), json_out=None) -> int:
+    """`gongmu eval floors R`: the recipe's suites, built from its corpus stage folder the
+    way the eval stage builds them, each scored with every no-model strategy and with its
+    references; a table on the console, and with `json_out` the entries as JSON."""
+    import json
+    from types import SimpleNamespace
+
+    from toolkit.console import console
+    from toolkit.eval.stage import _setup_suites
+    from toolkit.recipe import load_recipe
+
+    from toolkit.errors import GongmuError
+
+    recipe = load_recipe(recipe_path, list(overrides))
+    if not recipe.eval.suites:
+        raise GongmuError(f"{recipe_path}: eval.suites is empty; name the suites to score "
+                          f"(e.g. eval.suites=[evals/gongmun-drafting]).")
+    corpus = recipe.stage_dir("corpus")
+    inputs = {"corpus": SimpleNamespace(path=corpus)} if corpus.is_dir() else {}
+    entries = {suite.name: suite_floors(suite) for suite in _setup_suites(recipe, inputs)}
+    console.print(floors_table(entries))
+    if json_out:
+        from pathlib import Path
+
+        Path(json_out).write_text(json.dumps(entries, ensure_ascii=False, indent=2) + "\n",
+                                  encoding="utf-8")
+        console.print(f"written: {json_out}", highlight=False, soft_wrap=True)
+    return 0
+
+
+def results_entry(suite, reference_rows: list[dict] | None = None) -> dict:
+    """What the eval stage adds to a suite's entry in results.json: `floors` and
+    `ceiling` (`suite_floors`), `clusters` ({item id: cluster}, what the bootstrap
+    resamples) and `min_detectable_diff` (the smallest difference of the primary metric
+    the suite can detect at its item count, from the reference candidate's scores)."""
+    from toolkit.eval.statistics import detectable_difference, item_clusters
+
+    entry = suite_floors(suite)
+    del entry["primary_metric"]
+    clusters = item_clusters(suite.items)
+    entry["clusters"] = clusters
+    entry["n_clusters"] = len(set(clusters.values()))
+    answered = [r for r in reference_rows or [] if not r.get("failed")
+                and suite.primary in r.get("scores", {})]
+    entry["min_detectable_diff"] = (
+        detectable_difference([r["scores"][suite.primary] for r in answered],
+                              clusters=[clusters.get(r["id"], r["id"]) for r in answered])
+        if len(answered) > 1 else None)
+    return entry
