@@ -141,12 +141,20 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
           f"templated by design ({', '.join(cfg.dedup.templated_families) or 'none'}) get the exact "
           f"check only and are built for training documents only "
           f"({f.get('examples_templated_held_out', 0)} held-out examples not kept).",
-          f"- Splits by source document ({cfg.test_fraction:.0%} test, {cfg.validation_fraction:.0%} "
-          f"validation, stratified by source), so no document's articles appear in two splits.",
+          f"- Splits by cluster of source documents ({cfg.test_fraction:.0%} test, "
+          f"{cfg.validation_fraction:.0%} validation, stratified by source; at least 25% of "
+          f"ordinances held out), so no document's articles, and no near copy of them, appear "
+          f"in two splits. A cluster joins a law family (법률, 시행령, 시행규칙), near duplicates "
+          f"(MinHash at Jaccard ≈ 0.4), rulings citing each other in 참조판례 and one rule issued "
+          f"by several ministries or provinces{_cluster_counts(f)}.",
           f"- Decontamination: {f['examples_decontaminated']} training examples dropped whose "
           f"{cfg.decontamination.ngram}-gram overlap with one of {f['decontamination_eval_items']} eval "
           f"items (test split{', eval suites' if cfg.decontamination.suites else ''}) reached "
-          f"{cfg.decontamination.threshold}; each is listed in `removed_examples.jsonl` with the item it overlapped.",
+          f"{cfg.decontamination.threshold}, or that held over 20% of one eval reference's "
+          f"20-character sequences; each is listed in `removed_examples.jsonl` with the item it overlapped. "
+          f"The held-out test documents' text is indexed too, and builder suites are built "
+          f"from the held-out documents before the training set is final.",
+          *_overlap_lines(f),
           "", "### Personal data", "",
           "Personal data is replaced by typed placeholders (`<주민등록번호>`, `<전화번호>` …) by "
           "gongmu's Korean PII detector before any example is built.", "",
@@ -175,9 +183,44 @@ def write_card(recipe: Recipe, path: Path, figures: dict, by_split: dict[str, li
           "- The PII detector is rule-based: it finds numbers and context-marked names; a name "
           "with no marking context is not found. Supreme Court rulings arrive already masked (김○○).",
           "- Decontamination compares word n-grams; a paraphrased eval item is not caught.",
+          "- Public law text is in every vendor's pretraining data: a split keeps it out of "
+          "this corpus's training set, not out of a base model.",
           "- Near-duplicate documents are dropped as a cluster keeping one: templated documents "
           "(for example summary dismissals of appeals, 심리불속행 기각, which differ only in case "
           "numbers) collapse to a single copy.", ""]
     path.write_text("\n".join(L), encoding="utf-8")
     return path
 
+
+
+def _cluster_counts(f: dict) -> str:
+    c = f.get("split_clusters") or {}
+    if not c:
+        return ""
+    joins = ", ".join(f"{k} {v}" for k, v in sorted(c.get("joins", {}).items()))
+    return (f": {c['clusters']} clusters, {c['clusters_of_2_or_more']} of two or more documents, "
+            f"the largest {c['largest_cluster']} (joins: {joins or 'none'})")
+
+
+def _overlap_lines(f: dict) -> list[str]:
+    """The eval-reference overlap with the training examples, before and after
+    decontamination, and per suite."""
+    o = f.get("eval_overlap") or {}
+    if not o.get("after_decontamination", {}).get("items"):
+        return []
+    b, a = o["before_decontamination"], o["after_decontamination"]
+
+    def pct(d: dict, key: str) -> str:
+        return f"{100 * d[key]:.1f}%"
+
+    lines = ["", "### Eval references in the training examples", "",
+             f"Share of the {a['items']} eval items (suites in `decontamination.suites`) whose "
+             f"reference shares over 20% of its 13-word or 20-character sequences (text without "
+             f"spaces and punctuation) with the training examples. Target: at most 1%.", "",
+             "| | 13 words | 20 characters | either |", "| --- | ---: | ---: | ---: |"]
+    for label, d in (("before decontamination", b), ("after decontamination", a)):
+        lines.append(f"| {label} | {pct(d, 'above_0.2_13_words')} | {pct(d, 'above_0.2_20_chars')} "
+                     f"| {pct(d, 'above_0.2_either')} |")
+    lines += ["", "| suite | items | over 20% |", "| --- | ---: | ---: |"]
+    lines += [f"| {k} | {v['items']} | {v['above_limit']} |" for k, v in o.get("by_suite", {}).items()]
+    return lines + [""]

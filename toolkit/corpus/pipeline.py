@@ -174,6 +174,8 @@ class _Build:
     removed: list[dict] = field(default_factory=list)
     by_split: dict[str, list[dict]] = field(default_factory=dict)
     suite_items: int = 0
+    split_figures: dict = field(default_factory=dict)
+    eval_overlap: dict = field(default_factory=dict)
     teacher: dict | None = None
     phases: dict[str, float] = field(default_factory=dict)
     _tick: float = field(default_factory=time.time)
@@ -214,6 +216,8 @@ def finish_corpus(recipe: Recipe, work: Path, started: float) -> StageOutput:
         per_source = _account(build)
         figures = _figures(recipe, build.docs, build.accounting, build.by_split, build.removed,
                            build.dup, per_source, build.suite_items, _step_stats(work), started)
+        figures["split_clusters"] = build.split_figures
+        figures["eval_overlap"] = build.eval_overlap
         figures["phase_seconds"] = build.phases
         if build.teacher is not None:
             figures["teacher"] = build.teacher
@@ -251,13 +255,31 @@ def _drop_duplicate_documents(build: _Build) -> None:
 
 
 def _split(build: _Build) -> None:
-    from toolkit.corpus.split import split_documents
+    from toolkit.corpus.split import ORDINANCE_TEST_SHARE, contamination_clusters, split_documents
+    from toolkit.corpus.steps import KoreanMinhashSignature
+    from toolkit.korean.legal import parse_ruling
 
     cfg = build.recipe.corpus
+    signer = KoreanMinhashSignature(str(build.work / "unused"), cfg)
+
+    def signature(text: str):
+        shingles = signer.get_shingles(text)
+        return [v for band in signer.get_signature(shingles) for v in band] if shingles.size else []
+
+    def cited_cases(d: dict) -> list[str]:
+        return parse_ruling(d["text"], d["meta"]).cited_cases if d["meta"].get("사건번호") else []
+
+    clusters, joins = contamination_clusters(build.docs, signature, cited_cases)
+    groups = {d["id"]: f"{d['meta'].get('source')}/{d['meta'].get('문서종류') or ''}" for d in build.docs}
     build.split = split_documents(
-        {d["id"]: f"{d['meta'].get('source')}/{d['meta'].get('문서종류') or ''}" for d in build.docs},
-        cfg.validation_fraction, cfg.test_fraction, build.recipe.seed,
+        groups, cfg.validation_fraction, cfg.test_fraction, build.recipe.seed, clusters=clusters,
+        min_test_share={groups[d["id"]]: ORDINANCE_TEST_SHARE for d in build.docs
+                        if d["meta"].get("source_type") in ("ordinances", "ordinance")},
     )
+    sizes = Counter(clusters.values())
+    build.split_figures = {"clusters": len(sizes), "clusters_of_2_or_more": sum(1 for n in sizes.values() if n > 1),
+                           "largest_cluster": max(sizes.values(), default=0), "joins": joins}
+    build.phase("split by cluster")
 
 
 def _collect_examples(build: _Build) -> None:
@@ -301,6 +323,10 @@ def _drop_duplicate_examples(build: _Build) -> None:
 
 
 def _decontaminate(build: _Build) -> None:
+    """Drop training examples that overlap the test split's examples, the held-out test
+    documents' text and every item of `decontamination.suites`, builder suites included
+    (built here from the held-out documents, as the eval stage will build them); then
+    measure what the eval references still share with the training examples."""
     from toolkit.corpus import decontam, dedup
 
     dc = build.recipe.corpus.decontamination
@@ -308,23 +334,66 @@ def _decontaminate(build: _Build) -> None:
     for r in build.records:
         if r["meta"]["split"] == "test":
             index.add(r["id"], dedup.record_text(r))
+    heldout = _heldout_documents(build)
+    for d in heldout:
+        if d["split"] == "test":
+            index.add(f"document {d['id']}", d["text"])
+    references: dict[str, str] = {}
     for suite in dc.suites:
-        for item_id, text in _suite_texts(suite):
+        for item_id, text, reference in _suite_items(suite, heldout):
             index.add(item_id, text)
+            references[item_id] = reference
             build.suite_items += 1
+    by_reference = decontam.EvalIndex(decontam.OVERLAP_CHARS, decontam.char_ngrams)
+    for item_id, reference in references.items():
+        by_reference.add(item_id, reference)
+    before = decontam.reference_overlap(references, (dedup.record_text(r) for r in build.records
+                                                     if r["meta"]["split"] == "train"))
     contaminated = {}
     for r in build.records:
         if r["meta"]["split"] != "train":
             continue
-        share, item = index.worst_overlap(dedup.record_text(r))
+        text = dedup.record_text(r)
+        share, item = index.worst_overlap(text)
         if share >= dc.threshold:
-            contaminated[r["id"]] = (share, item)
-    build.removed += [{"id": rid, "split": "train", "step": "decontamination",
-                       "reason": f"{dc.ngram}-gram overlap {share:.2f} with eval item {item}",
+            contaminated[r["id"]] = (share, item, f"{dc.ngram}-gram overlap {share:.2f} with eval item {item}")
+            continue
+        # An example holding over OVERLAP_LIMIT of one eval reference's 20-character
+        # sequences (a statute quoted in a ruling, an article copied into another law)
+        # teaches that answer, however long the example is.
+        share, item = by_reference.worst_overlap(text, item_side=True)
+        if share > decontam.OVERLAP_LIMIT:
+            contaminated[r["id"]] = (share, item, f"{decontam.OVERLAP_CHARS}-character overlap "
+                                                  f"{share:.2f} with the reference of eval item {item}")
+    build.removed += [{"id": rid, "split": "train", "step": "decontamination", "reason": reason,
                        "overlap": round(share, 4), "eval_item": item}
-                      for rid, (share, item) in sorted(contaminated.items())]
+                      for rid, (share, item, reason) in sorted(contaminated.items())]
     build.records = [r for r in build.records if r["id"] not in contaminated]
+    after = decontam.reference_overlap(references, (dedup.record_text(r) for r in build.records
+                                                    if r["meta"]["split"] == "train"))
+    build.eval_overlap = {"before_decontamination": {k: v for k, v in before.items() if k != "per_item"},
+                          "after_decontamination": {k: v for k, v in after.items() if k != "per_item"},
+                          "by_suite": _overlap_by_suite(after["per_item"])}
     build.phase("decontamination")
+
+
+def _overlap_by_suite(per_item: dict[str, list[float]]) -> dict[str, dict]:
+    from toolkit.corpus.decontam import OVERLAP_LIMIT
+
+    out: dict[str, dict] = {}
+    for item_id, (words, chars) in per_item.items():
+        s = out.setdefault(item_id.split("/")[0], {"items": 0, "above_limit": 0})
+        s["items"] += 1
+        s["above_limit"] += int(words > OVERLAP_LIMIT or chars > OVERLAP_LIMIT)
+    return dict(sorted(out.items()))
+
+
+def _heldout_documents(build: _Build) -> list[dict]:
+    """The held-out documents as `heldout_documents.jsonl` gives them to suite builders."""
+    return [{"id": d["id"], "source": d["meta"].get("source"),
+             "source_type": d["meta"].get("source_type"), "path": d["meta"].get("path"),
+             "text": d["text"], "meta": d["meta"], "split": build.split[d["id"]]}
+            for d in sorted(build.docs, key=lambda d: d["id"]) if build.split[d["id"]] != "train"]
 
 
 def _account(build: _Build) -> dict[str, dict]:
@@ -385,11 +454,7 @@ def _write(build: _Build, out: StageOutput, figures: dict) -> None:
                                                         a.get("id") or "")))
     write_jsonl(out.path / "removed_examples.jsonl", build.removed)
     # Held-out documents as cleaned and redacted, for eval suite builders.
-    write_jsonl(out.path / "heldout_documents.jsonl", [
-        {"id": d["id"], "source": d["meta"].get("source"),
-         "source_type": d["meta"].get("source_type"), "path": d["meta"].get("path"),
-         "text": d["text"], "meta": d["meta"], "split": build.split[d["id"]]}
-        for d in sorted(build.docs, key=lambda d: d["id"]) if build.split[d["id"]] != "train"])
+    write_jsonl(out.path / "heldout_documents.jsonl", _heldout_documents(build))
     out.figures.update(figures)
     build.phase("write")
     card = write_card(build.recipe, out.path / "data_card.md", figures, build.by_split)
@@ -411,28 +476,37 @@ def _doc_row(d: dict, status: str, step: str | None, reason: str | None) -> dict
     return row
 
 
-def _suite_texts(suite: Path) -> list[tuple[str, str]]:
-    """(item id, text) of the items file of an eval suite folder, for decontamination.
-    Suites built from the corpus's held-out documents (`from_corpus`, `builder`) have no
-    file here: their documents are on the test side of the split already."""
+def _suite_items(suite: Path, heldout: list[dict]) -> list[tuple[str, str, str]]:
+    """(item id, all its text, its reference) of every item of an eval suite folder, for
+    decontamination. A builder suite (`items: {builder: …}`) is built here, through the
+    `gongmu.suites` entry point, from the held-out documents of its split; a `from_corpus`
+    suite is the test split's examples, already indexed."""
+    from toolkit import plugins
     from toolkit.safe_yaml import load_yaml
 
     spec_path = suite / "suite.yaml"
     spec = load_yaml(spec_path.read_text(encoding="utf-8"), str(spec_path)) or {}
     items = spec.get("items")
-    if not isinstance(items, str):
-        return []
     name = spec.get("name", suite.name)
+    if isinstance(items, dict) and items.get("builder"):
+        split = items.get("split", "test")
+        builder = plugins.load(plugins.SUITES, items["builder"])
+        raw = list(builder.build([d for d in heldout if d["split"] == split], int(items.get("seed", 0))))
+    elif isinstance(items, str):
+        with (suite / items).open(encoding="utf-8") as fh:
+            raw = [json.loads(line) for line in fh if line.strip()]
+    else:
+        return []
     out = []
-    with (suite / items).open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            item = json.loads(line)
-            parts = [str(item.get(k, "")) for k in ("prompt", "reference", "context")]
-            parts += [str(m.get("content", "")) for m in item.get("messages", [])]
-            parts += [str(c) for c in item.get("choices", [])]
-            out.append((f"{name}/{item.get('id', n)}", "\n".join(p for p in parts if p)))
+    for n, item in enumerate(raw, 1):
+        parts = [str(item.get(k, "")) for k in ("prompt", "reference", "context")]
+        parts += [str(m.get("content", "")) for m in item.get("messages", [])]
+        parts += [str(c) for c in item.get("choices", [])]
+        item_id = str(item.get("id", n))
+        item_id = item_id if item_id.startswith(f"{name}/") else f"{name}/{item_id}"
+        reference = item.get("reference", "")
+        out.append((item_id, "\n".join(p for p in parts if p),
+                    reference if isinstance(reference, str) else json.dumps(reference, ensure_ascii=False)))
     return out
 
 
