@@ -264,11 +264,12 @@ def check_confidence(confidence: float) -> None:
 
 # Item meta keys naming the cluster an item belongs to, first found wins: items built
 # from one source document, or written from one template, are not independent.
-CLUSTER_KEYS = ("cluster", "template", "doc_id")
+CLUSTER_KEYS = ("cluster", "template", "request_type", "doc_id")
 
 
 def item_cluster(item: dict) -> str:
-    """The cluster of an eval item: its meta `cluster`, `template` or `doc_id`; else, for
+    """The cluster of an eval item: its meta `cluster`, `template`, `request_type` (the
+    template of a request) or `doc_id`; else, for
     a builder's id "<suite>/<document>#<part>", the document; else the item itself."""
     meta = item.get("meta") or {}
     for key in CLUSTER_KEYS:
