@@ -1,11 +1,24 @@
 """Merging and packaging for the export stage (`toolkit.export.stage`): the adapter
 merged into full-precision base weights (never into 4-bit ones), the adapter alone with
-its vLLM script, and GGUF files with an Ollama Modelfile."""
+its vLLM script, and GGUF files with an Ollama Modelfile.
+
+`merge_shards` is the merge at real scale: it reads the base checkpoint one safetensors
+shard at a time and each tensor once, merges the LoRA or DoRA update of that tensor in
+fp32 (on the GPU when there is one), casts it to the export dtype and writes the output
+shards as they fill, so at most one fp32 tensor is held beside the output shard being
+filled: never a second copy of the model. `merge_adapter` (both whole models in memory)
+stays for the cases it does not cover (QLoRA merged into dequantized weights, adapters on
+embeddings) and for tests that compare the two.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import torch
@@ -51,6 +64,212 @@ def merge_adapter(section: ModelSection, adapter_dir: Path, merge_base: str = "o
     adapter_model = PeftModel.from_pretrained(base(), adapter_dir).eval()
     merged = PeftModel.from_pretrained(base(), adapter_dir).merge_and_unload().eval()
     return adapter_model, merged
+
+
+# --------------------------------------------------------------------------- shard-wise merge
+
+
+class ShardMergeUnsupported(Exception):
+    """The adapter has a part `merge_shards` does not merge (the reason is the message):
+    the stage falls back to the whole-model merge and records why."""
+
+
+class PeakMemory:
+    """The peak resident memory of this process (and the CUDA peak) inside a `with`
+    block: Linux's high-water mark reset on entry (/proc/self/clear_refs), else sampled
+    every 10 ms. `figures()` gives bytes."""
+
+    def __init__(self):
+        self.rss_peak = self.rss_start = 0
+        self._sampler = None
+        self._stop = threading.Event()
+
+    @staticmethod
+    def _status(field: str) -> int:
+        text = Path("/proc/self/status").read_text()
+        return int(re.search(rf"{field}:\s+(\d+) kB", text).group(1)) * 1024
+
+    def __enter__(self):
+        self.rss_start = self._status("VmRSS")
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+            self._hwm = True
+        except OSError:
+            self._hwm = False
+            self._sampler = threading.Thread(target=self._sample, daemon=True)
+            self._sampler.start()
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.01):
+            self.rss_peak = max(self.rss_peak, self._status("VmRSS"))
+
+    def __exit__(self, *exc):
+        if self._hwm:
+            self.rss_peak = self._status("VmHWM")
+        else:
+            self._stop.set()
+            self._sampler.join()
+        self.cuda_peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
+
+    def figures(self) -> dict:
+        return {"peak_rss_bytes": self.rss_peak,
+                "peak_rss_above_start_bytes": max(0, self.rss_peak - self.rss_start),
+                "peak_cuda_bytes": self.cuda_peak}
+
+
+def merge_device(name: str = "auto") -> torch.device:
+    """Where merge arithmetic runs: the GPU when there is one (auto), else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _shard_files(model_dir: Path) -> list[Path]:
+    index = model_dir / "model.safetensors.index.json"
+    if index.is_file():
+        names = json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()
+        return [model_dir / n for n in sorted(set(names))]
+    return [model_dir / "model.safetensors"]
+
+
+_PEFT_PREFIX = "base_model.model."
+
+
+def _adapter_updates(adapter_dir: Path) -> tuple[dict, dict]:
+    """({base weight name: (A, B, scaling, magnitude or None, fan_in_fan_out)}, {base
+    weight name: a trained full copy (modules_to_save)}) of a PEFT LoRA/DoRA adapter;
+    ShardMergeUnsupported for anything else."""
+    from safetensors.torch import load_file
+
+    config = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+    if config.get("peft_type", "LORA") != "LORA":
+        raise ShardMergeUnsupported(f"peft_type {config.get('peft_type')} is not LoRA")
+    if config.get("layer_replication"):
+        raise ShardMergeUnsupported("layer_replication changes the model's layers")
+    weights = load_file(adapter_dir / "adapter_model.safetensors")
+    modules: dict[str, dict] = {}
+    saved: dict[str, torch.Tensor] = {}
+    for key, tensor in weights.items():
+        if not key.startswith(_PEFT_PREFIX):
+            raise ShardMergeUnsupported(f"unexpected adapter tensor {key}")
+        name = key[len(_PEFT_PREFIX):]
+        m = re.fullmatch(r"(.+)\.(lora_A|lora_B)\.weight", name)
+        if m:
+            modules.setdefault(m.group(1), {})[m.group(2)] = tensor
+        elif name.endswith(".lora_magnitude_vector"):
+            modules.setdefault(name[: -len(".lora_magnitude_vector")], {})["magnitude"] = tensor
+        elif "lora_" in name:
+            raise ShardMergeUnsupported(f"{name}: only LoRA/DoRA on linear layers merge shard-wise")
+        else:
+            saved[name] = tensor  # modules_to_save: the trained copy replaces the base's
+    alpha_pattern = config.get("alpha_pattern") or {}
+    updates = {}
+    for module, parts in modules.items():
+        if "lora_A" not in parts or "lora_B" not in parts:
+            raise ShardMergeUnsupported(f"{module} lacks lora_A or lora_B")
+        rank = parts["lora_A"].shape[0]
+        alpha = next((a for k, a in alpha_pattern.items()
+                      if module == k or re.fullmatch(rf".*\.{k}", module)), config["lora_alpha"])
+        scaling = alpha / (math.sqrt(rank) if config.get("use_rslora") else rank)
+        updates[f"{module}.weight"] = (parts["lora_A"], parts["lora_B"], scaling,
+                                       parts.get("magnitude"), bool(config.get("fan_in_fan_out")))
+    return updates, saved
+
+
+def _merged(weight: torch.Tensor, update, device: torch.device) -> torch.Tensor:
+    """`weight` (fp32, on `device`) with its LoRA update, or its DoRA update, merged as
+    PEFT's merge_and_unload merges it."""
+    a, b, scaling, magnitude, fan_in_fan_out = update
+    delta = (b.to(device, torch.float32) @ a.to(device, torch.float32)) * scaling
+    if fan_in_fan_out:
+        delta = delta.T
+    weight = weight + delta
+    if magnitude is not None:
+        rows = weight.T if fan_in_fan_out else weight
+        factor = magnitude.to(device, torch.float32) / torch.linalg.norm(rows, dim=1)
+        weight = weight * (factor.view(1, -1) if fan_in_fan_out else factor.view(-1, 1))
+    return weight
+
+
+@torch.no_grad()
+def merge_shards(base_dir: Path, adapter_dir: Path | None, out_dir: Path, dtype: str,
+                 max_shard_size: str = "5GB", device: str = "auto") -> dict:
+    """Write `base_dir`'s weights with the adapter in `adapter_dir` merged (none: a cast
+    copy, for fully fine-tuned checkpoints) to `out_dir` as `dtype` safetensors shards of
+    at most `max_shard_size`, reading one input shard at a time. Config and generation
+    config are copied (config's dtype set to `dtype`). Returns figures: tensors merged,
+    shards, bytes, seconds, device. Raises ShardMergeUnsupported when the adapter has a
+    part only the whole-model merge handles."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    from transformers.utils.hub import convert_file_size_to_int
+
+    from toolkit.models import torch_dtype
+
+    started = time.monotonic()
+    base_dir, out_dir = Path(base_dir), Path(out_dir)
+    updates, saved = _adapter_updates(Path(adapter_dir)) if adapter_dir is not None else ({}, {})
+    where, target = merge_device(device), torch_dtype(dtype)
+    limit = convert_file_size_to_int(max_shard_size)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    filled, written, merged, replaced, seen = 0, [], 0, 0, set()
+
+    def flush():
+        nonlocal filled
+        if shards[-1]:
+            name = f"part-{len(written):05d}.safetensors"
+            save_file(shards[-1], out_dir / name, metadata={"format": "pt"})
+            written.append((name, list(shards[-1])))
+            shards[-1], filled = {}, 0
+
+    for shard in _shard_files(base_dir):
+        with safe_open(shard, framework="pt", device="cpu") as f:
+            for key in f.keys():
+                tensor = f.get_tensor(key)
+                if key in updates:
+                    tensor = _merged(tensor.to(where, torch.float32), updates[key], where)
+                    merged += 1
+                elif key in saved:
+                    tensor, replaced = saved[key], replaced + 1
+                seen.add(key)
+                tensor = (tensor.to(target) if tensor.is_floating_point() else tensor).cpu().contiguous()
+                size = tensor.numel() * tensor.element_size()
+                if filled and filled + size > limit:
+                    flush()
+                shards[-1][key] = tensor
+                filled += size
+                del tensor
+    flush()
+    missing = sorted(set(updates) - seen) + sorted(set(saved) - seen)
+    if missing:
+        raise ShardMergeUnsupported(f"the adapter updates weights the base checkpoint does not "
+                                    f"hold: {', '.join(missing[:4])}")
+    names = ["model.safetensors"] if len(written) == 1 else [
+        f"model-{k + 1:05d}-of-{len(written):05d}.safetensors" for k in range(len(written))]
+    weight_map = {}
+    for (part, keys), name in zip(written, names):
+        (out_dir / part).rename(out_dir / name)
+        weight_map.update(dict.fromkeys(keys, name))
+    if len(written) > 1:
+        total = sum((out_dir / n).stat().st_size for n in names)
+        write_json(out_dir / "model.safetensors.index.json",
+                   {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))})
+    config = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
+    config.pop("quantization_config", None)
+    config["dtype"] = dtype
+    if "torch_dtype" in config:
+        config["torch_dtype"] = dtype
+    write_json(out_dir / "config.json", config)
+    if (base_dir / "generation_config.json").is_file():
+        shutil.copy2(base_dir / "generation_config.json", out_dir / "generation_config.json")
+    return {"merge": "shard-wise", "merge_device": str(where), "tensors_merged": merged,
+            "tensors_replaced": replaced, "shards": len(names),
+            "model_bytes": sum((out_dir / n).stat().st_size for n in names),
+            "merge_seconds": round(time.monotonic() - started, 3)}
 
 
 def write_script(path: Path, text: str) -> None:
