@@ -8,6 +8,7 @@ import json
 
 from toolkit.eval.floors import (
     CHOICE_STRATEGIES,
+    PERTURBATIONS,
     TEXT_STRATEGIES,
     degenerate_margin,
     results_entry,
@@ -53,12 +54,14 @@ def test_every_strategy_is_scored_and_none_comes_near_the_ceiling(tmp_path):
                    _drafting_items())
     entry = suite_floors(suite)
     assert set(entry["floors"]) == set(TEXT_STRATEGIES)
+    assert set(entry["perturbations"]) == set(PERTURBATIONS)
     assert entry["ceiling"]["gongmun_format"] == 1.0
-    for name in ("empty", "prompt_copied", "refuse_all", "refusal_with_end_mark", "end_mark_only",
-                 "cite_all_shown", "another_items_answer", "facts_removed", "wrong_facts"):
+    for name in TEXT_STRATEGIES:
         assert entry["floors"][name]["gongmun_format"] <= 0.7, name
+    for name in ("facts_removed", "wrong_facts"):
+        assert entry["perturbations"][name]["gongmun_format"] <= 0.7, name
     strategy, gap = degenerate_margin(entry)
-    assert strategy == "reversed_polarity"  # the format metric does not read meaning
+    assert gap >= 0.3, strategy
 
 
 def test_multiple_choice_floors_include_lexical_overlap_and_chance(tmp_path):

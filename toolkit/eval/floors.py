@@ -17,7 +17,11 @@ the item's position):
 - `refusal_with_end_mark`: the refusal, then "끝.";
 - `end_mark_only`: "끝." alone;
 - `cite_all_shown`: every article the prompt shows, cited, with no content;
-- `another_items_answer`: the reference of the next item;
+- `another_items_answer`: the reference of the next item.
+
+Perturbations of the reference, reported apart (`perturbations`: they need the answer,
+so they are no floor; they show whether the metrics see facts and meaning):
+
 - `facts_removed`: the reference with its dates, times, amounts and numbers removed;
 - `wrong_facts`: the reference, well formatted, with years shifted, amounts and
   numbers changed;
@@ -119,6 +123,9 @@ TEXT_STRATEGIES: dict[str, Strategy] = {
     "end_mark_only": lambda item, items, k: END_MARK,
     "cite_all_shown": lambda item, items, k: _cite_all_shown(item),
     "another_items_answer": lambda item, items, k: items[(k + 1) % len(items)]["reference"],
+}
+# Not floors (they start from the reference): whether the metrics see facts and meaning.
+PERTURBATIONS: dict[str, Strategy] = {
     "facts_removed": lambda item, items, k: _facts_removed(item["reference"]),
     "wrong_facts": lambda item, items, k: _wrong_facts(item["reference"]),
     "reversed_polarity": lambda item, items, k: _reversed_polarity(item["reference"]),
@@ -181,9 +188,10 @@ def _text_scores(suite, outputs: list[str]) -> dict[str, float]:
 
 
 def suite_floors(suite) -> dict:
-    """{"floors": {strategy: {metric: mean}}, "ceiling": {metric: mean}, "primary_metric"}
-    for a loaded suite (`toolkit.eval.suite.Suite`): each no-model strategy scored with
-    the suite's own metrics, and the references scored as if they were answers."""
+    """{"floors": {strategy: {metric: mean}}, "ceiling": {metric: mean}, "perturbations":
+    {name: {metric: mean}}, "primary_metric"} for a loaded suite
+    (`toolkit.eval.suite.Suite`): each no-model strategy scored with the suite's own
+    metrics, the references scored as if they were answers, and altered references."""
     items = suite.items
     floors: dict[str, dict[str, float]] = {}
     ceiling: dict[str, float] = {}
@@ -194,12 +202,15 @@ def suite_floors(suite) -> dict:
         floors["chance"] = {m: fmean(1 / len(i["choices"]) for i in items)
                             for m in suite.choice_metrics}
         ceiling.update({m: 1.0 for m in suite.choice_metrics})
+    perturbed: dict[str, dict[str, float]] = {}
     if suite.text_metrics and suite.task_type != "multiple_choice":
-        for name, strategy in TEXT_STRATEGIES.items():
-            outputs = [strategy(item, items, k) for k, item in enumerate(items)]
-            floors.setdefault(name, {}).update(_text_scores(suite, outputs))
+        for table, strategies in ((floors, TEXT_STRATEGIES), (perturbed, PERTURBATIONS)):
+            for name, strategy in strategies.items():
+                outputs = [strategy(item, items, k) for k, item in enumerate(items)]
+                table.setdefault(name, {}).update(_text_scores(suite, outputs))
         ceiling.update(_text_scores(suite, [i["reference"] for i in items]))
-    return {"floors": floors, "ceiling": ceiling, "primary_metric": suite.primary}
+    return {"floors": floors, "ceiling": ceiling, "perturbations": perturbed,
+            "primary_metric": suite.primary}
 
 
 def degenerate_margin(entry: dict, higher_is_better: bool = True) -> tuple[str, float] | None:
@@ -221,7 +232,8 @@ def floors_table(entries: dict[str, dict]):
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="no-model floors and the references' ceiling (primary metric)",
+    table = Table(title="no-model floors, altered references (dim) and the references' "
+                  "ceiling (primary metric)",
                   title_justify="left", box=None, padding=(0, 1, 0, 0))
     table.add_column("suite", overflow="fold")
     table.add_column("metric", overflow="fold")
@@ -232,6 +244,10 @@ def floors_table(entries: dict[str, dict]):
         for name, scores in entry["floors"].items():
             if primary in scores:
                 table.add_row(escape(suite), escape(primary), escape(name), f"{scores[primary]:.3f}")
+        for name, scores in entry.get("perturbations", {}).items():
+            if primary in scores:
+                table.add_row(escape(suite), escape(primary), f"[dim]reference, {escape(name)}[/]",
+                              f"[dim]{scores[primary]:.3f}[/]")
         if primary in entry["ceiling"]:
             table.add_row(escape(suite), escape(primary), "[bold]references[/]",
                           f"[bold]{entry['ceiling'][primary]:.3f}[/]")
