@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import yaml
 
 from toolkit.eval.floors import (
     CHOICE_STRATEGIES,
@@ -15,7 +16,6 @@ from toolkit.eval.floors import (
     suite_floors,
 )
 from toolkit.eval.suite import load_suite
-import yaml
 
 DRAFT = """1. 관련: 「예시법」 제7조(모금 방법)
 2. 다음과 같이 협조를 요청합니다.

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import re
 
-from toolkit.eval.gongmun import IMPERFECT_CAP, check_draft, check_gongmun, request_facts
+from toolkit.eval.gongmun import (
+    IMPERFECT_CAP,
+    check_draft,
+    check_gongmun,
+    request_facts,
+)
 from toolkit.eval.metrics import score
 
 REFERENCE = """수신  각 중앙행정기관의 장

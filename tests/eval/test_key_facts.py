@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.eval.metrics import content_f1, content_morphemes, key_fact_score, key_facts, token_f1
+from toolkit.eval.metrics import (
+    content_f1,
+    content_morphemes,
+    key_fact_score,
+    key_facts,
+    token_f1,
+)
 
 PAIRS = [json.loads(line) for line in
          (Path(__file__).parents[1] / "data" / "eval" / "polarity_pairs.jsonl").open(encoding="utf-8")]

@@ -95,7 +95,7 @@ def _wrong_facts(reference: str) -> str:
     text = _DATE.sub(lambda m: f"{int(m.group(1)) + 1}{m.group(2)}", text)
     # Other bare numbers (counts, periods), not item markers ("1.", "가.") or 제N조.
     return re.sub(r"(?<![제\d,.])(?<!^)(?<!금)\d+(?=\s*(?:개|명|일|년|월|시간|%|분의|회|차례))",
-                  _shift_number, text, flags=re.M)
+                  _shift_number, text, flags=re.MULTILINE)
 
 
 _REVERSALS = (
@@ -106,10 +106,10 @@ _REVERSALS = (
 
 
 def _reversed_polarity(reference: str) -> str:
+    # Each rewrite is fenced with NULs so a later pattern does not reverse it back.
     text = reference
     for pattern, repl in _REVERSALS:
-        marker = "\x00"
-        text = pattern.sub(lambda m: marker + m.expand(repl) + marker, text)
+        text = pattern.sub(lambda m, r=repl: "\x00" + m.expand(r) + "\x00", text)
     return text.replace("\x00", "")
 
 
@@ -262,10 +262,9 @@ def floors_command(recipe_path, overrides=(), json_out=None) -> int:
     from types import SimpleNamespace
 
     from toolkit.console import console
+    from toolkit.errors import GongmuError
     from toolkit.eval.stage import _setup_suites
     from toolkit.recipe import load_recipe
-
-    from toolkit.errors import GongmuError
 
     recipe = load_recipe(recipe_path, list(overrides))
     if not recipe.eval.suites:
