@@ -51,9 +51,13 @@ def _planted(tmp_path, *, candidates=("base", "tuned"), floors=False, intervals=
             if intervals:
                 model["intervals"] = {metric: {"low": 0.11, "high": 0.99}}
             entry["models"][c] = model
-        if floors:
-            entry["floors"] = {"empty output": 0.0123, "prompt copied": 0.2345}
-            entry["ceiling"] = 0.9876
+        if floors:  # the shapes the eval stage writes (toolkit/eval/floors.py, contamination.py)
+            entry["floors"] = {"empty output": {metric: 0.0123}, "prompt copied": {metric: 0.2345}}
+            entry["ceiling"] = {metric: 0.9876}
+            entry["min_detectable_diff"] = 0.0777
+            entry["contamination"] = {"statement": "Items are held out. Public law text is in "
+                                      "every vendor's pretraining data.",
+                                      "training_overlap": {"items": N, "above_20_percent": 3}}
         results["suites"][suite] = entry
     write_json(folder / "results.json", results)
     return Upstream("eval", folder, {"lineage": {}}, "0" * 64)
@@ -139,7 +143,12 @@ def test_one_candidate_with_floors_and_eval_intervals_renders_in_english(tmp_pat
     html = render_html(summary, "f" * 64)
     assert "Acceptance table" in html and "2 December 2026" in html
     assert "0.012" in html and "0.988" in html  # floor and ceiling shown
+    assert "0.078" in html  # the eval's smallest detectable difference
+    assert "every vendor&#39;s pretraining data" in html  # the eval's contamination statement
     assert "판정표" not in html
+    korean = build_summary(_recipe(tmp_path, ACCEPTANCE), {"eval": _planted(
+        tmp_path, floors=True)}, generated="2026-12-02")
+    assert "평가 정답 60건 중 3건이 학습 예제와 20% 넘게 겹침" in render_html(korean, "f" * 64)
 
 
 def test_every_number_on_the_page_comes_from_summary_json(tmp_path):

@@ -185,6 +185,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "decontam_items": ("대조한 평가 문항 수", "eval items checked against"),
     "decontam_rule": ("겹침 기준", "overlap rule"),
     "decontam_rule_text": ("{n}어절 연속 일치가 {t} 이상", "{n}-word sequences overlapping at least {t}"),
+    "overlap": ("학습 예제와 20% 넘게 겹치는 평가 정답의 비율", "share of eval references overlapping training examples by over 20%"),
+    "overlap_fig": ("오염 제거 전 {before}, 제거 후 {after} (평가 정답 {n}건 기준)",
+                    "{before} before decontamination, {after} after ({n} references)"),
+    "split_clusters": ("분리 단위가 된 문서 군집 수", "document clusters the split kept together"),
+    "suite_overlap": ("평가 정답 {n}건 중 {above}건이 학습 예제와 20% 넘게 겹침.",
+                      "{above} of {n} references overlap training examples by over 20%."),
+    "suite_heldout": ("평가 문항은 학습에 쓰지 않은 자료에서 만들었습니다.", "Items come from held-out material."),
     "contamination_statement": ("오염 관련 설명", "Contamination statement"),
     "public_text": ("법령·판례 등 공개 자료는 상용 모델을 포함한 대부분의 언어 모델이 사전 학습 단계에서 이미 접했을 "
                     "가능성이 높습니다. 따라서 공개 자료 기반 평가 점수는 실제보다 높게 나올 수 있습니다.",

@@ -46,6 +46,14 @@ def _interval_from_results(model: dict, metric: str) -> tuple[float, float] | No
     return None
 
 
+def _threshold_interval(model: dict, metric: str) -> tuple[float, float] | None:
+    """The interval the eval judged a threshold on (thresholds[metric] ci_low, ci_high)."""
+    found = (model.get("thresholds") or {}).get(metric) or {}
+    if found.get("ci_low") is not None and found.get("ci_high") is not None:
+        return float(found["ci_low"]), float(found["ci_high"])
+    return None
+
+
 def _floors(entry: dict, metric: str) -> dict | None:
     """{"floor": {strategy: score}, "ceiling": score} when the eval provides them."""
     floors = entry.get("floors")
@@ -68,12 +76,16 @@ def _floors(entry: dict, metric: str) -> dict | None:
     return out or None
 
 
-def _contamination(entry: dict) -> str | None:
+def _contamination(entry: dict) -> dict | None:
+    """{"statement" (the eval's words), "items", "above_20_percent"} when results.json
+    carries a contamination entry for the suite."""
     found = entry.get("contamination")
     if isinstance(found, str):
-        return found
+        return {"statement": found}
     if isinstance(found, dict):
-        return found.get("statement") or found.get("text")
+        overlap = found.get("training_overlap") or {}
+        return {"statement": found.get("statement") or found.get("text"),
+                "items": overlap.get("items"), "above_20_percent": overlap.get("above_20_percent")}
     return None
 
 
@@ -107,7 +119,7 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
     for cand, model in models.items():
         scores = _scores_by_id(rows_of[cand], metric)
         mean = model.get("scores", {}).get(metric)
-        interval = _interval_from_results(model, metric)
+        interval = _interval_from_results(model, metric) or _threshold_interval(model, metric)
         if interval is not None:
             interval_sources.add("results")
         elif scores:
@@ -157,8 +169,9 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
                     for m in entry.get("metrics", [])],
         "tasks": _tasks(models, metric),
         "samples": _samples(rows_of, samples_per_task),
-        "smallest_detectable_difference": entry.get("smallest_detectable_difference",
-                                                    _mdd(rows_of, metric, reference)),
+        "smallest_detectable_difference": (
+            entry["min_detectable_diff"] if entry.get("min_detectable_diff") is not None
+            and metric == entry["primary_metric"] else _mdd(rows_of, metric, reference)),
         "hashes": {k: entry.get(k) for k in ("suite_hash", "prompts_hash", "chat_template_sha256")},
     }
 
@@ -263,11 +276,27 @@ def _data(corpus) -> dict:
         "contamination": {"removed": figures.get("examples_decontaminated", 0),
                           "eval_items": figures.get("decontamination_eval_items"),
                           "ngram": decontam.get("ngram"), "threshold": decontam.get("threshold"),
-                          **{k: v for k, v in figures.items()
-                             if k.startswith("contamination") and not isinstance(v, dict)}},
+                          **_overlap(figures.get("eval_overlap"))},
+        "split_clusters": (figures.get("split_clusters") or {}).get("clusters"),
         "data_card": "../corpus/data_card.md" if card.is_file() else None,
         "data_card_sha256": (corpus.manifest.get("files", {}).get("data_card.md") or {}).get("sha256"),
     }
+
+
+def _overlap(found) -> dict:
+    """The corpus stage's overlap of eval references with training examples (share of
+    references above 20% shared 13-word or 20-character sequences), when it measured it."""
+    if not isinstance(found, dict) or not found:
+        return {}
+
+    def either(side: dict) -> float | None:
+        return next((v for k, v in (side or {}).items() if k.startswith("above_")
+                     and k.endswith("_either")), None)
+
+    after = found.get("after_decontamination") or {}
+    return {"overlap_items": after.get("items"),
+            "overlap_before": either(found.get("before_decontamination")),
+            "overlap_after": either(after)}
 
 
 def _training(trained) -> dict:
@@ -331,8 +360,17 @@ def _lineage(recipe: Recipe, ups: list) -> dict:
                      if k in ("torch", "transformers", "peft", "trl", "accelerate", "gguf",
                               "datatrove", "kiwipiepy", "sacrebleu", "gongmu")},
         "git": git.get("commit") if isinstance(git, dict) else git,
-        "reproduce": f"gongmu run {recipe.file.name if recipe.file else 'RECIPE.yaml'}",
+        "reproduce": f"gongmu run {_shown_path(recipe.file) if recipe.file else 'RECIPE.yaml'}",
     }
+
+
+def _shown_path(path: Path) -> str:
+    """The recipe path as the person who ran it would type it: relative to the working
+    directory when it lies below it."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def build_summary(recipe: Recipe, inputs: dict, *, generated: str) -> dict:

@@ -78,6 +78,7 @@ def verify_report(folder: Path, public_key: Path | None = None) -> ReportCheck:
             "language", "ko")
     except (OSError, ValueError, AttributeError):
         pass
+    check.checked.append((f"{folder.name}/{MANIFEST}", sha256_file(folder / MANIFEST)))
     for name in ("summary.json", "report.html", "report.pdf"):
         if name not in manifest.get("files", {}):
             if name != "report.pdf" or (folder / name).exists():
