@@ -91,10 +91,11 @@ def test_shard_wise_merge_writes_what_peft_merge_and_unload_computes(models, arc
 
 
 def test_the_shard_wise_merge_holds_about_one_shard_not_the_model(tmp_path):
-    """A 33M-parameter model (134 MB in fp32) in 8 MB shards: the merge's resident memory
-    rises by less than half a copy of the model (an input shard, the largest fp32 tensor,
-    the output shard being filled; the whole-model merge holds two fp32 copies and more:
-    scripts/bench/merge_memory.py measures both)."""
+    """A 33M-parameter model (134 MB in fp32) in 8 MB shards: the merge holds one tensor
+    at a time (read, merged in fp32, cast), so its resident memory rises by a few times
+    the largest tensor (the 16 MB embedding), far below a copy of the model (the
+    whole-model merge holds two fp32 copies and more: scripts/bench/merge_memory.py
+    measures both)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(0)
@@ -103,12 +104,13 @@ def test_the_shard_wise_merge_holds_about_one_shard_not_the_model(tmp_path):
     model = LlamaForCausalLM(config)
     model.save_pretrained(tmp_path / "base", max_shard_size="8MB")
     model_bytes = sum(p.numel() * 4 for p in model.parameters())
+    largest = max(p.numel() * 4 for p in model.parameters())
     adapter = _adapter(tmp_path / "base", tmp_path / "adapter")
     del model
     with PeakMemory() as peak:
         merge_shards(tmp_path / "base", adapter, tmp_path / "merged", "bfloat16", max_shard_size="8MB")
     rise = peak.figures()["peak_rss_above_start_bytes"]
-    assert rise < 0.5 * model_bytes, (rise, model_bytes)
+    assert rise < 3 * largest + (8 << 20) < 0.5 * model_bytes, (rise, largest, model_bytes)
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])

@@ -2,11 +2,11 @@
 merged into full-precision base weights (never into 4-bit ones), the adapter alone with
 its vLLM script, and GGUF files with an Ollama Modelfile.
 
-`merge_shards` is the merge at real scale: it reads the base checkpoint one safetensors
-shard at a time and each tensor once, merges the LoRA or DoRA update of that tensor in
-fp32 (on the GPU when there is one), casts it to the export dtype and writes the output
-shards as they fill, so at most one fp32 tensor is held beside the output shard being
-filled: never a second copy of the model. `merge_adapter` (both whole models in memory)
+`merge_shards` is the merge at real scale: it reads the base checkpoint shard by shard
+and each tensor once (plain reads, no memory map), merges the LoRA or DoRA update of
+that tensor in fp32 (on the GPU when there is one), casts it to the export dtype and
+writes it straight into its planned place in the output shard: the merge holds one
+tensor at a time, never a copy of a shard, let alone of the model. `merge_adapter` (both whole models in memory)
 stays for the cases it does not cover (QLoRA merged into dequantized weights, adapters on
 embeddings) and for tests that compare the two.
 """
@@ -17,6 +17,7 @@ import json
 import math
 import re
 import shutil
+import struct
 import threading
 import time
 from pathlib import Path
@@ -135,6 +136,62 @@ def _shard_files(model_dir: Path) -> list[Path]:
     return [model_dir / "model.safetensors"]
 
 
+_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16,
+                       "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32,
+                       "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
+_DTYPE_NAMES = {v: k for k, v in _SAFETENSORS_DTYPES.items()}
+
+
+def safetensors_header(path: Path) -> tuple[int, dict]:
+    """(where the data starts, {name: {"dtype", "shape", "data_offsets"}}) of a
+    safetensors file, read without its data."""
+    with open(path, "rb") as fh:
+        size = struct.unpack("<Q", fh.read(8))[0]
+        header = json.loads(fh.read(size))
+    header.pop("__metadata__", None)
+    for name, info in header.items():
+        if info["dtype"] not in _SAFETENSORS_DTYPES:
+            raise ShardMergeUnsupported(f"{path.name}: tensor {name} has dtype {info['dtype']}")
+    return 8 + size, header
+
+
+def read_tensor(fh, start: int, info: dict) -> torch.Tensor:
+    """One tensor of an open safetensors file, read with a plain read: unlike a memory
+    map, the file's pages never count as this process's memory."""
+    begin, end = info["data_offsets"]
+    fh.seek(start + begin)
+    data = bytearray(fh.read(end - begin))
+    dtype = _SAFETENSORS_DTYPES[info["dtype"]]
+    tensor = torch.frombuffer(data, dtype=dtype) if data else torch.empty(0, dtype=dtype)
+    return tensor.reshape(info["shape"])
+
+
+def _write_shard(path: Path, plan: list[tuple[str, torch.dtype, list[int]]], produce) -> None:
+    """A safetensors file of the tensors `plan` names ((name, dtype, shape), in order),
+    written one at a time as `produce(name)` returns each: the header first (every size
+    is known from the plan), then each tensor's bytes, so no shard is ever held whole."""
+    header, offset = {}, 0
+    for name, dtype, shape in plan:
+        nbytes = math.prod(shape) * torch.empty(0, dtype=dtype).element_size()
+        header[name] = {"dtype": _DTYPE_NAMES[dtype], "shape": list(shape),
+                        "data_offsets": [offset, offset + nbytes]}
+        offset += nbytes
+    text = json.dumps({"__metadata__": {"format": "pt"}, **header}, separators=(",", ":"))
+    text += " " * (-(8 + len(text.encode("utf-8"))) % 8)  # data 8-byte aligned, as safetensors writes it
+    with open(path, "wb") as fh:
+        fh.write(struct.pack("<Q", len(text.encode("utf-8"))))
+        fh.write(text.encode("utf-8"))
+        for name, dtype, shape in plan:
+            tensor = produce(name)
+            if tensor.dtype != dtype or list(tensor.shape) != list(shape):
+                raise ArtifactError(f"merge: {name} came out {tensor.dtype} {list(tensor.shape)}, "
+                                    f"planned {dtype} {list(shape)}")
+            fh.write(tensor.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+                     if tensor.dtype == torch.bool else
+                     memoryview(tensor.contiguous().reshape(-1).view(torch.uint8).numpy()))
+            del tensor
+
+
 _PEFT_PREFIX = "base_model.model."
 
 
@@ -199,12 +256,12 @@ def merge_shards(base_dir: Path, adapter_dir: Path | None, out_dir: Path, dtype:
                  max_shard_size: str = "5GB", device: str = "auto") -> dict:
     """Write `base_dir`'s weights with the adapter in `adapter_dir` merged (none: a cast
     copy, for fully fine-tuned checkpoints) to `out_dir` as `dtype` safetensors shards of
-    at most `max_shard_size`, reading one input shard at a time. Config and generation
-    config are copied (config's dtype set to `dtype`). Returns figures: tensors merged,
-    shards, bytes, seconds, device. Raises ShardMergeUnsupported when the adapter has a
-    part only the whole-model merge handles."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
+    at most `max_shard_size`. The output shards are planned from the input headers, then
+    each tensor is read, merged in fp32 on the merge device, cast and written before the
+    next is read: the merge holds one tensor at a time, never a shard or the model.
+    Config and generation config are copied (config's dtype set to `dtype`). Returns
+    figures: tensors merged and replaced, shards, bytes, seconds, device. Raises
+    ShardMergeUnsupported when the adapter has a part only the whole-model merge handles."""
     from transformers.utils.hub import convert_file_size_to_int
 
     from toolkit.models import torch_dtype
@@ -214,48 +271,56 @@ def merge_shards(base_dir: Path, adapter_dir: Path | None, out_dir: Path, dtype:
     updates, saved = _adapter_updates(Path(adapter_dir)) if adapter_dir is not None else ({}, {})
     where, target = merge_device(device), torch_dtype(dtype)
     limit = convert_file_size_to_int(max_shard_size)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    shards: list[dict[str, torch.Tensor]] = [{}]
-    filled, written, merged, replaced, seen = 0, [], 0, 0, set()
-
-    def flush():
-        nonlocal filled
-        if shards[-1]:
-            name = f"part-{len(written):05d}.safetensors"
-            save_file(shards[-1], out_dir / name, metadata={"format": "pt"})
-            written.append((name, list(shards[-1])))
-            shards[-1], filled = {}, 0
-
+    # Where each base tensor is, and the plan of the output shards (input order kept).
+    source: dict[str, tuple[Path, int, dict]] = {}
+    parts: list[list[tuple[str, torch.dtype, list[int]]]] = [[]]
+    filled = 0
     for shard in _shard_files(base_dir):
-        with safe_open(shard, framework="pt", device="cpu") as f:
-            for key in f.keys():
-                tensor = f.get_tensor(key)
-                if key in updates:
-                    tensor = _merged(tensor.to(where, torch.float32), updates[key], where)
-                    merged += 1
-                elif key in saved:
-                    tensor, replaced = saved[key], replaced + 1
-                seen.add(key)
-                tensor = (tensor.to(target) if tensor.is_floating_point() else tensor).cpu().contiguous()
-                size = tensor.numel() * tensor.element_size()
-                if filled and filled + size > limit:
-                    flush()
-                shards[-1][key] = tensor
-                filled += size
-                del tensor
-    flush()
-    missing = sorted(set(updates) - seen) + sorted(set(saved) - seen)
+        start, header = safetensors_header(shard)
+        for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+            source[name] = (shard, start, info)
+            stored = _SAFETENSORS_DTYPES[info["dtype"]]
+            out_dtype = target if stored.is_floating_point else stored
+            nbytes = math.prod(info["shape"]) * torch.empty(0, dtype=out_dtype).element_size()
+            if filled and filled + nbytes > limit:
+                parts.append([])
+                filled = 0
+            parts[-1].append((name, out_dtype, info["shape"]))
+            filled += nbytes
+    missing = sorted(set(updates) - set(source)) + sorted(set(saved) - set(source))
     if missing:
         raise ShardMergeUnsupported(f"the adapter updates weights the base checkpoint does not "
                                     f"hold: {', '.join(missing[:4])}")
-    names = ["model.safetensors"] if len(written) == 1 else [
-        f"model-{k + 1:05d}-of-{len(written):05d}.safetensors" for k in range(len(written))]
-    weight_map = {}
-    for (part, keys), name in zip(written, names):
-        (out_dir / part).rename(out_dir / name)
-        weight_map.update(dict.fromkeys(keys, name))
-    if len(written) > 1:
+    counts = {"merged": 0, "replaced": 0}
+    handles: dict[Path, object] = {}
+
+    def produce(name: str) -> torch.Tensor:
+        shard, start, info = source[name]
+        if shard not in handles:
+            for old in list(handles):  # inputs are read in order: one file open at a time
+                handles.pop(old).close()
+            handles[shard] = open(shard, "rb")
+        tensor = read_tensor(handles[shard], start, info)
+        if name in updates:
+            tensor = _merged(tensor.to(where, torch.float32), updates[name], where)
+            counts["merged"] += 1
+        elif name in saved:
+            tensor = saved[name]
+            counts["replaced"] += 1
+        return (tensor.to(target) if tensor.is_floating_point() else tensor).cpu()
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = ["model.safetensors"] if len(parts) == 1 else [
+        f"model-{k + 1:05d}-of-{len(parts):05d}.safetensors" for k in range(len(parts))]
+    try:
+        for plan, name in zip(parts, names):
+            _write_shard(out_dir / name, plan, produce)
+    finally:
+        for fh in handles.values():
+            fh.close()
+    if len(parts) > 1:
         total = sum((out_dir / n).stat().st_size for n in names)
+        weight_map = {t: n for plan, n in zip(parts, names) for t, _, _ in plan}
         write_json(out_dir / "model.safetensors.index.json",
                    {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))})
     config = json.loads((base_dir / "config.json").read_text(encoding="utf-8"))
@@ -266,8 +331,8 @@ def merge_shards(base_dir: Path, adapter_dir: Path | None, out_dir: Path, dtype:
     write_json(out_dir / "config.json", config)
     if (base_dir / "generation_config.json").is_file():
         shutil.copy2(base_dir / "generation_config.json", out_dir / "generation_config.json")
-    return {"merge": "shard-wise", "merge_device": str(where), "tensors_merged": merged,
-            "tensors_replaced": replaced, "shards": len(names),
+    return {"merge": "shard-wise", "merge_device": str(where), "tensors_merged": counts["merged"],
+            "tensors_replaced": counts["replaced"], "shards": len(names),
             "model_bytes": sum((out_dir / n).stat().st_size for n in names),
             "merge_seconds": round(time.monotonic() - started, 3)}
 
