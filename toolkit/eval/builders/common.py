@@ -153,28 +153,11 @@ def item(suite: str, doc: dict, part: str, task: str, prompt: str, reference: st
             "reference": reference, **extra, "meta": meta}
 
 
-# Morpheme tags that carry content: nouns, verb and adjective stems, adverbs, roots,
-# numbers, Latin and Hanja. Particles, endings and suffixes match in any two Korean
-# texts, so a reference's support in a source is measured without them.
-_CONTENT_TAGS = ("NNG", "NNP", "NR", "NP", "VV", "VA", "MAG", "XR", "SN", "SL", "SH")
-
-
-@lru_cache(maxsize=4096)
-def content_morphemes(text: str) -> frozenset[str]:
-    """The distinct content morphemes of `text` (kiwipiepy; see `_CONTENT_TAGS`)."""
-    from toolkit.eval.metrics import _morpheme_analyzer
-
-    return frozenset(t.form for t in _morpheme_analyzer().tokenize(text) if t.tag in _CONTENT_TAGS)
-
-
 def support(reference: str, source: str) -> float:
-    """The share of the reference's content morphemes that the source holds: how much of
-    an answer the text shown can support (1.0 for a reference with none)."""
-    ref = content_morphemes(reference)
-    return len(ref & content_morphemes(source)) / len(ref) if ref else 1.0
+    """The share of the reference's distinct content morphemes (`metrics.content_morphemes`:
+    particles, endings and affixes dropped) that the source holds: how much of an answer
+    the text shown can support (1.0 for a reference with none)."""
+    from toolkit.eval.metrics import content_morphemes
 
-
-def is_seoul(doc: dict) -> bool:
-    """Whether a document is a Seoul Metropolitan Government ordinance or rule."""
-    meta = doc.get("meta") or {}
-    return "서울특별시" in str(meta.get("지자체기관명") or meta.get("자치법규명") or "")
+    ref = set(content_morphemes(reference))
+    return len(ref & set(content_morphemes(source))) / len(ref) if ref else 1.0
