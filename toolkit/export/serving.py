@@ -19,7 +19,13 @@ HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 
 
 def vllm_merged_script(name: str, max_model_len: int) -> str:
+    """serve.sh: the merged model under its recipe's name, with the context the export
+    chose (`export.max_model_len`, else the model's capped at 8192), and how to evaluate it."""
     return _SCRIPT_HEAD.format(what=f"Serve the merged model '{name}' with vLLM's OpenAI-compatible server.") + (
+        f"# --max-model-len: export.max_model_len, else the model's context capped at 8192.\n"
+        f"# Evaluate what it serves with the recipe's suites: add the eval candidate\n"
+        f'#   {{name: served, kind: openai, base_url: "http://127.0.0.1:8000/v1", model: {name}}}\n'
+        f"# then run `gongmu eval R` and `gongmu eval compare` on its eval folder (README: Export).\n"
         f'exec vllm serve "$HERE/model" \\\n'
         f"  --served-model-name {name} \\\n"
         f"  --max-model-len {max_model_len} \\\n"
