@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from toolkit.artifacts import Upstream, write_json, write_jsonl
 from toolkit.recipe import load_recipe
 from toolkit.report import acceptance as acc

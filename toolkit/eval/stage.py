@@ -72,7 +72,11 @@ def _suite_reads_corpus(folder) -> bool:
 
 
 def check_paths(recipe: Recipe) -> list[str]:
-    from toolkit.eval.candidates import candidate_path_problems, check_backend, uses_model_path
+    from toolkit.eval.candidates import (
+        candidate_path_problems,
+        check_backend,
+        uses_model_path,
+    )
     from toolkit.models import model_path_problems
 
     problems = model_path_problems(recipe) if uses_model_path(recipe) else []

@@ -82,6 +82,26 @@ TASKS = {
     "summary": ("요약", "summary"), "-": ("(구분 없음)", "(none)"),
 }
 
+# The eval's no-model strategies (its floors), in words.
+FLOORS = {
+    "empty": ("빈 답변", "empty answer"), "prompt_copied": ("질문을 그대로 복사", "prompt copied"),
+    "prompt_head": ("질문 앞부분 복사", "start of the prompt"),
+    "refuse_all": ("무조건 거절", "refuse everything"),
+    "refusal_with_end_mark": ("거절 문장 + ‘끝.’", "refusal ending in ‘끝.’"),
+    "end_mark_only": ("‘끝.’만 쓰기", "‘끝.’ alone"),
+    "cite_all_shown": ("제시된 조문 모두 인용", "cite every article shown"),
+    "another_items_answer": ("다른 문항의 정답", "another item's answer"),
+    "facts_removed": ("사실관계를 지운 정답", "reference with its facts removed"),
+    "wrong_facts": ("사실관계가 틀린 정답", "reference with wrong facts"),
+    "reversed_polarity": ("의미를 뒤집은 정답", "reference with reversed meaning"),
+    "lexical_overlap": ("글자 겹침이 가장 큰 보기", "choice with most lexical overlap"),
+    "lexical_overlap_count": ("겹치는 낱말 수가 가장 많은 보기", "choice with most shared words"),
+    "first_choice": ("항상 첫 번째 보기", "always the first choice"),
+    "longest_choice": ("가장 긴 보기", "longest choice"),
+    "odd_kind_out": ("종류가 다른 보기", "the odd one out"),
+    "chance": ("무작위 선택(기댓값)", "chance"),
+}
+
 VERDICTS = {
     "pass": ("적합", "accepted"), "fail": ("부적합", "rejected"),
     "inconclusive": ("판정 불가", "inconclusive"), "none": ("기준 없음", "no criterion"),
@@ -233,10 +253,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "packages": ("주요 패키지 버전", "package versions"),
     "git": ("소스 버전(git)", "git commit"),
     "paper_match": ("종이 사본 대조 방법: 이 보고서에 인쇄된 summary.json 해시와 각 단계 manifest.json 해시를 "
-                    "보고서 폴더의 파일에서 계산한 값과 비교합니다(`gongmu report verify 폴더`가 같은 값을 출력합니다). "
+                    "보고서 폴더의 파일에서 계산한 값과 비교합니다(‘gongmu report verify 폴더’ 명령이 같은 값을 출력합니다). "
                     "보고서 폴더 자체의 manifest.json은 이 보고서 파일의 해시를 담고 있으므로 보고서 안에 인쇄할 수 없습니다.",
                     "Matching a paper copy: compare the summary.json hash and each stage's manifest hash printed "
-                    "here with those computed from the report folder (`gongmu report verify DIR` prints them). "
+                    "here with those computed from the report folder (‘gongmu report verify DIR’ prints them). "
                     "The report folder's own manifest.json holds this report's hash, so it cannot be printed in it."),
     "limits_intro": ("이 평가로 알 수 없는 것과 해석할 때 주의할 점입니다.",
                      "What this evaluation does not show, and how to read it with care."),
@@ -261,9 +281,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "review_date": ("검토일", "Date"), "opinion": ("검토 의견", "Opinion"),
     "signature": ("서명", "Signature"),
     "review_note": ("검토자는 위 판정표와 한계를 확인한 뒤 의견을 적고 서명합니다. 서명 전에 보고서 폴더를 "
-                    "`gongmu report verify`로 검증하십시오.",
+                    "‘gongmu report verify’ 명령으로 검증하십시오.",
                     "The reviewer reads the acceptance table and the limitations, writes an opinion and "
-                    "signs. Verify the report folder with `gongmu report verify` before signing."),
+                    "signs. Verify the report folder with ‘gongmu report verify’ before signing."),
     "page": ("쪽", "page"),
     "none": ("없음", "none"),
     "yes": ("예", "yes"), "no": ("아니요", "no"),
@@ -306,6 +326,11 @@ def suite_label(name: str, language: str, description: str = "") -> tuple[str, s
 def task_label(name: str | None, language: str) -> str:
     pair = TASKS.get(name or "-")
     return (pair[0] if language == "ko" else pair[1]) if pair else str(name)
+
+
+def floor_label(name: str, language: str) -> str:
+    pair = FLOORS.get(name)
+    return (pair[0] if language == "ko" else pair[1]) if pair else name
 
 
 def verdict_label(verdict: str, language: str) -> str:

@@ -70,6 +70,7 @@ def render_html(summary: dict, summary_sha256: str) -> str:
         suite_label=lambda name, d="": labels.suite_label(name, lang, d),
         task=lambda name: labels.task_label(name, lang),
         verdict=lambda v: labels.verdict_label(v, lang),
+        floor=lambda name: labels.floor_label(name, lang),
         mark=lambda v: labels.VERDICT_MARK[v],
         pii=lambda k: labels.pii_label(k, lang),
         date=lambda d: labels.korean_date(d, lang),
