@@ -11,13 +11,8 @@ Error paths that need an endpoint to misbehave on cue use a scripted http.server
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -26,6 +21,7 @@ from typing import Callable
 
 import pytest
 
+from tests.eval.servers import transformers_serve
 from toolkit.corpus import teacher
 from toolkit.corpus.teacher import judge_rewrite, lost_facts, rewrite_with_teacher
 from toolkit.errors import DataError
@@ -129,31 +125,11 @@ def endpoint(tiny_model, tmp_path_factory):
         yield found
         server.shutdown()
         return
-    port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    exe = Path(sys.executable).parent / "transformers"
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [str(exe), "serve", str(tiny_model), "--host", "127.0.0.1", "--port", str(port),
-             "--device", "cpu", "--log-level", "info"],
-            stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"transformers serve did not start:\n{log.read_text()}")
-                time.sleep(0.5)
+    with transformers_serve(tiny_model, log) as base_url:
         # Uvicorn's access log has one line per request the server answered.
-        yield Endpoint(f"http://127.0.0.1:{port}/v1", str(tiny_model),
+        yield Endpoint(base_url, str(tiny_model),
                        lambda: log.read_text().count('"POST /v1/chat/completions HTTP/1.1"'))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -199,7 +199,7 @@ def transformers_serve(model_dir: Path, log: Path):
     with log.open("w") as fh:
         proc = subprocess.Popen(
             [str(exe), "serve", str(model_dir), "--host", "127.0.0.1", "--port", str(port),
-             "--device", "cpu"],
+             "--device", "cpu", "--log-level", "info"],  # info: one access-log line per request
             stdout=fh, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         deadline = time.time() + 180

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.eval.recipes import choice_suite, endpoint, eval_recipe, generation_suite, write_suite
+from tests.eval.recipes import (
+    choice_suite,
+    endpoint,
+    eval_recipe,
+    generation_suite,
+    write_suite,
+)
 from tests.eval.servers import TinyModelServer, transformers_serve
 from tests.helpers import QUICKSTART, REPO, gongmu
 from toolkit.artifacts import read_json, read_jsonl

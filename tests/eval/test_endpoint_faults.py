@@ -182,7 +182,7 @@ def test_sigkill_mid_eval_then_resume_asks_no_item_twice(tmp_path):
 
         before = sum(server.asked.values())
         done = subprocess.run([str(exe), "eval", str(path)], capture_output=True, text=True,
-                              timeout=300)
+                              timeout=300, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         assert sum(server.asked.values()) - before == n_items - (kill_at - 1)
         assert len(server.answered) == n_items and set(server.answered.values()) == {1}
@@ -213,7 +213,8 @@ def test_the_api_key_appears_in_no_artifact_log_or_mlflow_store(tmp_path):
                            tracking=True)
         exe = Path(sys.executable).parent / "gongmu"
         done = subprocess.run([str(exe), "eval", str(path), "--debug"], capture_output=True,
-                              text=True, timeout=300, env={**os.environ, "GONGMU_TEST_KEY": secret})
+                              text=True, timeout=300, check=False,
+                              env={**os.environ, "GONGMU_TEST_KEY": secret})
         assert done.returncode == 0, done.stdout + done.stderr
         assert all(h.get("Authorization") == f"Bearer {secret}" for h in server.headers)
     rows = {r["id"]: r for r in read_jsonl(tmp_path / "runs" / "e" / "eval" / "outputs" / "gen.api.jsonl")}

@@ -61,7 +61,9 @@ def candidate_path_problems(recipe: Recipe) -> list[str]:
     """What is wrong with the candidates' own folders (each naming the recipe line)."""
     problems = []
     for i, c in enumerate(recipe.eval.candidates):
-        where = lambda *key: recipe.where("eval", "candidates", i, *key)  # noqa: E731
+        def where(*key, i=i):
+            return recipe.where("eval", "candidates", i, *key)
+
         folders = []
         if c.kind == "hf" and c.path is not None:
             folders.append(("path", c.path, "config.json"))
@@ -141,8 +143,8 @@ def _prepare_local(recipe: Recipe, candidate, inputs: dict) -> _Local:
     from toolkit.models import (
         check_base_unchanged,
         load_model,
-        load_trained_tokenizer,
         load_tokenizer,
+        load_trained_tokenizer,
         load_tuned_model,
     )
 
@@ -258,8 +260,8 @@ def check_backend(recipe: Recipe) -> list[str]:
     if recipe.eval.backend != "vllm":
         return []
     if importlib.util.find_spec("vllm") is None:
-        return [f"{recipe.where('eval', 'backend')}: eval.backend is vllm, but vLLM is not "
-                f"installed here. Install it on a machine with a GPU (pip install vllm), or set "
-                f"eval.backend: transformers."]
+        return [(f"{recipe.where('eval', 'backend')}: eval.backend is vllm, but vLLM is not "
+                 f"installed here. Install it on a machine with a GPU (pip install vllm), or "
+                 f"set eval.backend: transformers.")]
     return []
 

@@ -390,9 +390,9 @@ def lm_eval_endpoint_command(out_dir: Path, task: str, base_url: str = "http://1
     serve`): lm-eval's local-chat-completions, which sends the messages gongmu sends."""
     return sep.join([
         OFFLINE_ENV,
-        f"lm_eval --model local-chat-completions --model_args "
-        f"model={shlex.quote(model)},base_url={base_url.rstrip('/')}/chat/completions,"
-        f"num_concurrent=4,max_retries=3,tokenized_requests=False",
+        (f"lm_eval --model local-chat-completions --model_args "
+         f"model={shlex.quote(model)},base_url={base_url.rstrip('/')}/chat/completions,"
+         f"num_concurrent=4,max_retries=3,tokenized_requests=False"),
         f"--include_path {shlex.quote(str(out_dir))} --tasks {task} --apply_chat_template",
         "--output_path lm_eval_results --log_samples",
     ])

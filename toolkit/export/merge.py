@@ -299,7 +299,7 @@ def merge_shards(base_dir: Path, adapter_dir: Path | None, out_dir: Path, dtype:
         if shard not in handles:
             for old in list(handles):  # inputs are read in order: one file open at a time
                 handles.pop(old).close()
-            handles[shard] = open(shard, "rb")
+            handles[shard] = open(shard, "rb")  # noqa: SIM115 - closed at the next shard or below
         tensor = read_tensor(handles[shard], start, info)
         if name in updates:
             tensor = _merged(tensor.to(where, torch.float32), updates[name], where)
