@@ -239,7 +239,10 @@ def test_corpus_workers_die_with_a_killed_gongmu(tmp_path):
     gone, alive = psutil.wait_procs(family, timeout=10)
     assert not alive, [p.cmdline() for p in alive]
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "pymp-*"))) <= pymp_before
+    left = glob.glob(os.path.join(tempfile.gettempdir(), f"gongmu-corpus-{proc.pid}-*"))
+    assert left, "the killed build's temporaries were not in its own folder"
     done = gongmu("corpus", "build", str(recipe))
     assert done.returncode == 0, done.stdout + done.stderr
+    assert not [p for p in left if os.path.exists(p)], "the next build left them in place"
     run_dir = tmp_path / "runs" / "r"
     assert not [p for p in run_dir.iterdir() if p.name.startswith(".corpus")]

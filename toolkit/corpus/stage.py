@@ -17,6 +17,7 @@ On Slurm or Ray the pipeline is submitted and the folder appears when the last j
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -41,6 +42,7 @@ STAGE = Stage(
 )
 
 WORK_PREFIX = ".corpus-work-"
+TEMP_PREFIX = "gongmu-corpus-"
 
 
 def check_paths(recipe: Recipe) -> list[str]:
@@ -79,7 +81,7 @@ def run(recipe: Recipe) -> StageOutput | None:
             return None
         try:
             phases = {}
-            with _datatrove_log(work / "logs" / "datatrove.log"), _temporaries_in(work / "tmp"):
+            with _datatrove_log(work / "logs" / "datatrove.log"), _temporaries_in(TEMP_PREFIX):
                 for name, executor in plan[:-1]:
                     tick = time.time()
                     executor.run()
@@ -133,13 +135,23 @@ def _children_die_with_this_process() -> None:
 
 
 @contextlib.contextmanager
-def _temporaries_in(folder: Path):
+def _temporaries_in(prefix: str):
     """multiprocessing's `pymp-*` folders (and any other temporaries of the workers) go to
-    this run's work folder, which the next run removes if this one is killed, instead of
-    accumulating in /tmp."""
+    one folder of this run's own, `<system tmp>/<prefix><pid>-<hex>`, removed at the end;
+    the next run removes those of runs that were killed, so nothing accumulates in /tmp.
+
+    The folder sits directly in the system temporary folder, not in the run folder: the
+    Manager's Unix socket lives in it, and a socket path may not exceed 107 bytes."""
     import tempfile
 
-    folder.mkdir(parents=True, exist_ok=True)
+    for module in ("multiprocessing", "multiprocess"):
+        _forget_temp_dir(module)
+    system = Path(tempfile.gettempdir())
+    for old in system.glob(f"{prefix}*"):
+        pid = old.name[len(prefix):].split("-")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=system))
     saved_env, saved_dir = os.environ.get("TMPDIR"), tempfile.tempdir
     os.environ["TMPDIR"], tempfile.tempdir = str(folder), str(folder)
     try:
@@ -150,6 +162,39 @@ def _temporaries_in(folder: Path):
             os.environ.pop("TMPDIR", None)
         else:
             os.environ["TMPDIR"] = saved_env
+        for module in ("multiprocessing", "multiprocess"):
+            _forget_temp_dir(module, folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _forget_temp_dir(module: str, folder: Path | None = None) -> None:
+    """multiprocessing caches its `pymp-*` folder per process and removes it at exit, and
+    keeps its forkserver (whose socket is in that folder) running. A second build in the
+    same process must not reuse the first one's: at the end of a build the forkserver is
+    stopped and the cached folder inside `folder` removed now (its exit finalizer run and
+    unregistered); at the start a cached folder that no longer exists is forgotten."""
+    try:
+        process = importlib.import_module(f"{module}.process")
+        util = importlib.import_module(f"{module}.util")
+        forkserver = importlib.import_module(f"{module}.forkserver")._forkserver
+    except (ImportError, AttributeError):
+        return
+    address = forkserver._forkserver_address
+    if folder is not None and address and str(address).startswith(f"{folder}{os.sep}"):
+        forkserver._stop()  # its socket is in `folder`; the next build starts its own
+    cached = process.current_process()._config.get("tempdir")
+    if not cached:
+        return
+    if folder is None:
+        if not os.path.isdir(cached):
+            process.current_process()._config.pop("tempdir", None)
+        return
+    if Path(cached).parent != folder:
+        return
+    for finalizer in list(getattr(util, "_finalizer_registry", {}).values()):
+        if getattr(finalizer, "_args", (None, None))[1:] == (cached,):
+            finalizer()
+    process.current_process()._config.pop("tempdir", None)
 
 
 @contextlib.contextmanager
