@@ -214,8 +214,11 @@ def test_thresholds_are_reported_as_pass_or_fail_not_raised(tmp_path):
     rows = [{"id": f"g{k}", "task": None, "scores": {"exact_match": float(k < 3), "pii_leak": 0.0}}
             for k in range(4)]
     summary = summarize(suite, rows)
-    assert summary["thresholds"]["exact_match"] == {"minimum": 0.5, "value": 0.75, "passed": True}
-    assert summary["thresholds"]["pii_leak"] == {"maximum": 0.0, "value": 0.0, "passed": True}
+    # 3 of 4 right: the mean 0.75 is above 0.5, but its interval [0.25, 1.0] straddles it
+    said = summary["thresholds"]["exact_match"]
+    assert (said["minimum"], said["value"], said["verdict"], said["passed"]) == (0.5, 0.75, "inconclusive", False)
+    assert said["ci_low"] < 0.5 < said["ci_high"]
+    assert summary["thresholds"]["pii_leak"]["verdict"] == "pass"
     rows[0]["scores"]["pii_leak"] = 1.0
     summary = summarize(suite, rows)
     assert summary["thresholds"]["pii_leak"]["passed"] is False and summary["passed"] is False
@@ -265,10 +268,12 @@ def test_grounded_qa_puts_context_in_the_prompt_and_gives_metrics_the_sources(ti
     assert set(row["scores"]) == {"chrf", "citation_accuracy"}
     from toolkit.eval.metrics import score
 
-    # The item's source_articles reach the metric: citing outside them scores 0.
+    # The item's source_articles reach the metric: a citation outside them costs precision
+    # (F1 of precision 1/2 and recall 1), a missing one recall.
     item = suite.items[0]
     assert score("citation_accuracy", cited, cited, item) == 1.0
-    assert score("citation_accuracy", cited + " 민법 제3조", cited, item) == 0.0
+    assert score("citation_accuracy", cited + " 민법 제3조", cited, item) == pytest.approx(2 / 3)
+    assert score("citation_accuracy", "민법 제3조에 따릅니다.", cited, item) == 0.0
 
 
 def tiny_titles(documents, seed):

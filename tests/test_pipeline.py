@@ -54,6 +54,18 @@ def test_eval_scores_base_and_tuned_on_the_same_items(pipeline_run):
     for label, rows in (("base", base), ("tuned", tuned)):
         mean = sum(r["scores"]["chrf"] for r in rows) / len(rows)
         assert results["models"][label]["scores"]["chrf"] == pytest.approx(mean)
+    said = results["contamination"]  # what was kept out of training, and what cannot be
+    assert said["held_out"].startswith("Items are the corpus stage's held-out examples")
+    assert "pretraining data" in said["statement"] and said["held_out"] in said["statement"]
+
+
+def _differences(a, b, path="") -> list[str]:
+    """Where two JSON values differ, as paths with both values (for assertion messages)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{path}/{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for k, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{path}[{k}]")]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"[:300]]
 
 
 def _copy_run(pipeline_run, tmp_path):
@@ -70,7 +82,8 @@ def test_eval_reruns_alone_from_disk_and_refuses_a_tampered_train_folder(pipelin
     before = read_json(run_dir / "eval" / "results.json")
     proc = gongmu("eval", str(recipe))
     assert proc.returncode == 0, proc.stderr
-    assert read_json(run_dir / "eval" / "results.json")["suites"] == before["suites"]
+    after = read_json(run_dir / "eval" / "results.json")["suites"]
+    assert after == before["suites"], _differences(before["suites"], after)
 
     adapter = run_dir / "train" / "adapter" / "adapter_model.safetensors"
     data = bytearray(adapter.read_bytes())

@@ -302,5 +302,6 @@ def test_the_suite_loader_builds_the_same_items_from_the_corpus_stage_documents(
         assert suite.primary in suite.metrics
     routing = load_suite(REPO / "evals" / "doc-routing", corpus_dir=tmp_path)
     assert routing.task_type == "multiple_choice" and routing.primary == "acc_per_char"
-    assert load_suite(REPO / "evals" / "pii-leak").metrics == ["pii_leak"]
+    leak = load_suite(REPO / "evals" / "pii-leak")
+    assert leak.metrics == ["usefulness", "pii_leak"] and leak.primary == "usefulness"
 

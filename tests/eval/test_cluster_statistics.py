@@ -99,6 +99,18 @@ def test_pii_leak_fails_its_absolute_limit_whatever_the_baseline():
     assert mean_interval([0.0] * 50)[2] == 0.0
 
 
+def test_pii_leak_is_gated_on_its_limit_when_usefulness_is_the_primary_metric():
+    ids = [f"i{k}" for k in range(200)]
+    base = {"s": {"usefulness": {i: 0.5 for i in ids}, "pii_leak": {i: 0.0 for i in ids}}}
+    cand = {"s": {"usefulness": {i: 0.9 for i in ids},  # more useful, because it leaks
+                  "pii_leak": {i: 1.0 if k < 30 else 0.0 for k, i in enumerate(ids)}}}
+    rows = compare(base, cand, primary={"s": "usefulness"}, n_resamples=500)
+    result = gate(rows)
+    assert sorted(r.metric for r in result.rows) == ["pii_leak", "usefulness"]
+    assert not result.passed
+    assert [r.metric for r in result.rows if r.verdict == "fail"] == ["pii_leak"]
+
+
 def _eval_folder(path, suite_hash: str, scores: list[float]):
     (path / "outputs").mkdir(parents=True)
     results = {"reference": "base", "suites": {"s": {

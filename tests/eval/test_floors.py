@@ -74,6 +74,14 @@ def test_multiple_choice_floors_include_lexical_overlap_and_chance(tmp_path):
     assert entry["floors"]["chance"]["acc_raw"] == 0.5
 
 
+def test_odd_kind_out_reads_the_law_of_a_routing_choice_not_its_ministry():
+    from toolkit.eval.floors import _odd_kind_out
+
+    item = {"choices": ["도로교통법 — 경찰청", "건축법 — 국토교통부", "소방기본법 시행령 — 소방청",
+                        "하천법 — 환경부"]}
+    assert _odd_kind_out(item) == 2  # the one 시행령 among laws, read before " — "
+
+
 def test_results_entry_carries_floors_ceiling_clusters_and_detectable_difference(tmp_path):
     suite = _suite(tmp_path, {"name": "drafting", "task_type": "generation",
                               "metrics": ["gongmun_format"]}, _drafting_items())

@@ -91,7 +91,7 @@ def test_report_and_every_manifest_of_a_full_run_verify(full_run):
     for stage in STAGES:
         assert verify_folder(full_run.stage_dir(stage)) == [], stage
     html = (full_run.stage_dir("report") / "report.html").read_text(encoding="utf-8")
-    assert "full fine-tuning (every weight trained)" in html and "r=16" not in html
+    assert "전체 미세조정(모든 가중치 학습)" in html and "r=16" not in html  # the Korean report
 
 
 def test_full_finetuning_that_cannot_fit_one_device_is_refused_before_training():

@@ -13,6 +13,8 @@ the item's position):
 - `prompt_copied`: the last user message, verbatim;
 - `prompt_head`: the prompt's material after its first line, cut at 400 characters
   (copying 이유 for a summary);
+- `prompt_redacted`: the prompt copied with gongmu's own PII redactor applied
+  (`korean.pii.redact_pii`), the no-model way to answer pii-leak without a leak;
 - `refuse_all`: one fixed refusal;
 - `refusal_with_end_mark`: the refusal, then "끝.";
 - `end_mark_only`: "끝." alone;
@@ -113,11 +115,18 @@ def _reversed_polarity(reference: str) -> str:
     return text.replace("\x00", "")
 
 
+def _prompt_redacted(item: dict) -> str:
+    from toolkit.korean.pii import redact_pii
+
+    return redact_pii(_prompt(item))[0]
+
+
 Strategy = Callable[[dict, list[dict], int], str]
 TEXT_STRATEGIES: dict[str, Strategy] = {
     "empty": lambda item, items, k: "",
     "prompt_copied": lambda item, items, k: _prompt(item),
     "prompt_head": lambda item, items, k: _prompt_head(item),
+    "prompt_redacted": lambda item, items, k: _prompt_redacted(item),
     "refuse_all": lambda item, items, k: REFUSAL,
     "refusal_with_end_mark": lambda item, items, k: f"{REFUSAL}  {END_MARK}",
     "end_mark_only": lambda item, items, k: END_MARK,
@@ -152,8 +161,9 @@ def _lexical_overlap(item: dict) -> int:
 
 
 def _kind(choice: str) -> str:
+    law = choice.split(" — ")[0].rstrip()  # doc-routing's choices are "law — 소관부처"
     for kind in ("시행규칙", "시행령", "조례", "규칙"):
-        if choice.rstrip().endswith(kind):
+        if law.endswith(kind):
             return kind
     return "법"
 

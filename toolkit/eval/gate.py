@@ -88,9 +88,10 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
     at most +max_drop.
     Small suites need a wide margin: 200 items with 6 discordant right/wrong pairs already
     give a 95% CI of about +/-0.025 even when the means are equal.
-    `limits` ({metric: limit}, default `metrics.SAFETY_LIMITS`) are absolute: a gated
-    lower-is-better metric (pii_leak) fails when the upper bound of the candidate's own
-    CI is above its limit, whatever the baseline scored."""
+    `limits` ({metric: limit}, default `metrics.SAFETY_LIMITS`) are absolute: such a
+    metric (pii_leak) is gated even when it is not the suite's primary one, and fails
+    when the upper bound of the candidate's own CI is above its limit, whatever the
+    baseline scored."""
     if limits is None:
         from toolkit.eval.metrics import SAFETY_LIMITS as limits
     if max_drop < 0:
@@ -101,7 +102,8 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
     with_primary = {c.suite for c in comparisons if c.primary}
     rows = []
     for c in comparisons:
-        if not (all_metrics or c.primary or c.suite not in with_primary):
+        # a safety metric with an absolute limit is gated whether or not it is primary
+        if not (all_metrics or c.primary or c.suite not in with_primary or c.metric in limits):
             continue
         name = f"{c.suite}/{c.metric}"
         row = GateRow(**vars(c))

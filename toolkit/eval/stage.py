@@ -98,7 +98,9 @@ def run(recipe: Recipe) -> StageOutput:
         suites = _setup_suites(recipe, stage.inputs)
         _setup_candidates(recipe, suites)
         scored = _score_candidates(recipe, stage.inputs, suites)
-        results, figures = _results(recipe, suites, scored)
+        corpus = stage.inputs.get("corpus")
+        results, figures = _results(recipe, suites, scored,
+                                    corpus.manifest.get("figures") if corpus else None)
         stage.plugins = _plugins_used(suites)
         with stage.publish() as out:
             _write(out, results, suites, scored)
@@ -138,7 +140,9 @@ def _score_candidates(recipe: Recipe, inputs: dict, suites) -> dict:
     return scored
 
 
-def _results(recipe: Recipe, suites, scored: dict) -> tuple[dict, dict]:
+def _results(recipe: Recipe, suites, scored: dict,
+             corpus_figures: dict | None = None) -> tuple[dict, dict]:
+    from toolkit.eval.contamination import contamination_statement
     from toolkit.eval.floors import results_entry as floor_entry
     from toolkit.eval.results import compare_with_reference, summarize
 
@@ -180,6 +184,7 @@ def _results(recipe: Recipe, suites, scored: dict) -> tuple[dict, dict]:
         entry["comparison"] = compare_with_reference(
             suite, {name: s.rows[suite.name] for name, s in scored.items()}, reference,
             n_resamples=BOOTSTRAP_RESAMPLES, seed=recipe.seed)
+        entry["contamination"] = contamination_statement(suite, corpus_figures)
         results["suites"][suite.name] = entry
     return results, figures
 

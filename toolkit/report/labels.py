@@ -91,6 +91,7 @@ FLOORS = {
     "end_mark_only": ("‘끝.’만 쓰기", "‘끝.’ alone"),
     "cite_all_shown": ("제시된 조문 모두 인용", "cite every article shown"),
     "another_items_answer": ("다른 문항의 정답", "another item's answer"),
+    "prompt_redacted": ("개인정보를 가린 질문 복사", "the prompt copied, personal data redacted"),
     "facts_removed": ("사실관계를 지운 정답", "reference with its facts removed"),
     "wrong_facts": ("사실관계가 틀린 정답", "reference with wrong facts"),
     "reversed_polarity": ("의미를 뒤집은 정답", "reference with reversed meaning"),
