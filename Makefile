@@ -30,7 +30,7 @@ test-fast: setup
 # llama-cpp-python from source the first time (about 10 minutes on 2 cores).
 test-llamacpp: setup
 	$(BIN)/python -c "import llama_cpp" 2>/dev/null || $(BIN)/python -m pip install llama-cpp-python
-	$(BIN)/python -m pytest -m llamacpp -s tests/test_export.py
+	$(BIN)/python -m pytest -m llamacpp -s tests/export/test_export.py
 
 clean:
 	rm -rf runs .pytest_cache

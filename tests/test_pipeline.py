@@ -19,6 +19,9 @@ from toolkit.recipe import load_recipe
 from toolkit.stages import ORDER as STAGES
 
 
+pytestmark = pytest.mark.slow  # the end-to-end pipeline run
+
+
 def test_every_stage_folder_has_a_manifest_that_verifies(pipeline_run):
     for stage in STAGES:
         folder = pipeline_run.stage_dir(stage)

@@ -213,6 +213,7 @@ def test_a_failed_stage_is_audited_too(recipe):
     assert entry["outcome"] == "failed: RuntimeError" and entry["manifest_sha256"] is None
 
 
+@pytest.mark.slow
 def test_corpus_workers_die_with_a_killed_gongmu(tmp_path):
     """kill -9 of `gongmu corpus build` while datatrove's workers run: no process of it
     (the Manager, the pool) outlives it, and the next build completes cleanly."""

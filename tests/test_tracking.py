@@ -16,6 +16,9 @@ from tests.helpers import write_recipe
 from toolkit.recipe import load_recipe
 from toolkit.stages import run_stage
 
+pytestmark = pytest.mark.slow  # an MLflow server and a training
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ Both are batch-invariant by construction: every sequence is tokenized on its own
 as part of a padded batch), batches are left-padded by hand, position ids come from the
 attention mask (so a padded row sees the positions it would see alone), and pad
 positions are masked out. Outputs and log-likelihoods at batch size 1 and 16 agree
-(tests/eval/test_eval_runner.py). Prompts are sorted by length before batching so a
+(tests/eval/test_runner.py). Prompts are sorted by length before batching so a
 batch pads little; results come back in input order.
 """
 

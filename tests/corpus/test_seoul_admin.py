@@ -18,6 +18,9 @@ SUITES = ("regulation-lookup", "grounded-citation", "ruling-summary", "doc-routi
           "gongmun-drafting", "pii-refusal")
 
 
+pytestmark = pytest.mark.slow  # the full seoul-admin corpus
+
+
 @pytest.fixture(scope="module")
 def seoul_admin(tmp_path_factory) -> Path:
     from toolkit.stages import run_stage

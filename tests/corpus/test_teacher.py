@@ -144,6 +144,7 @@ def _answer(record: dict) -> str:
     return record["messages"][1]["content"]
 
 
+@pytest.mark.slow
 def test_rewrites_never_lose_a_citation_or_number_and_every_outcome_is_counted(endpoint, first_build):
     records, summary, _, requests = first_build
     assert [r["id"] for r in records] == [r["id"] for r in RECORDS]
@@ -179,6 +180,7 @@ def test_rewrites_never_lose_a_citation_or_number_and_every_outcome_is_counted(e
     assert summary["outcomes"] == dict(sorted(Counter(by_id.values()).items()))
 
 
+@pytest.mark.slow
 def test_a_second_build_is_served_from_the_cache_without_requests(endpoint, first_build):
     first, summary, cache, _ = first_build
     assert len((cache / teacher.CACHE_FILE).read_text(encoding="utf-8").splitlines()) == 3
@@ -191,6 +193,7 @@ def test_a_second_build_is_served_from_the_cache_without_requests(endpoint, firs
     assert sorted(r["id"] for r in again if r["meta"].get("teacher", {}).get("cache") == "hit") == SENDABLE
 
 
+@pytest.mark.slow
 def test_max_calls_caps_requests_and_counts_the_records_left(endpoint, tmp_path):
     before = endpoint.requests()
     records, summary = rewrite_with_teacher(RECORDS, endpoint.config(max_calls=1), tmp_path)
@@ -205,6 +208,7 @@ def test_max_calls_caps_requests_and_counts_the_records_left(endpoint, tmp_path)
             assert _answer(after) == _answer(before)
 
 
+@pytest.mark.slow
 def test_records_with_personal_data_are_never_sent(endpoint, tmp_path):
     with_pii = [r for r in RECORDS if r["id"] == "d4#explain#1"]
     before = endpoint.requests()

@@ -28,6 +28,9 @@ STRATEGIES = {"ddp": (TORCHRUN, [], "ddp"),
               "zero3": (TORCHRUN, [ZERO3], "deepspeed-zero3")}
 
 
+pytestmark = pytest.mark.slow  # multi-process trainings (torchrun, accelerate, DeepSpeed)
+
+
 def two_process_training(tiny_model, folder, launcher, extra):
     path = write_recipe(folder, tiny_model, name="dist")
     overrides = ["train.max_steps=4", "tracking.enabled=false", *extra]

@@ -33,6 +33,7 @@ def _weights(folder):
     return tensors
 
 
+@pytest.mark.slow
 def test_full_finetuning_trains_and_saves_every_weight(full_run, tiny_model):
     folder = full_run.stage_dir("train")
     figures = read_json(folder / "manifest.json")["figures"]
@@ -49,6 +50,7 @@ def test_full_finetuning_trains_and_saves_every_weight(full_run, tiny_model):
     assert saved == pytest.approx(figures["trained_abs_sum"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_eval_scores_the_trained_checkpoint_not_the_base(full_run):
     from toolkit.models import load_trained_tokenizer
     from toolkit.eval.suite import load_suite
@@ -72,6 +74,7 @@ def test_eval_scores_the_trained_checkpoint_not_the_base(full_run):
     assert again == [r["output"] for r in tuned[:4]]
 
 
+@pytest.mark.slow
 def test_export_of_a_full_checkpoint_matches_it_and_has_no_adapter(full_run):
     export_dir = full_run.stage_dir("export")
     figures = read_json(export_dir / "manifest.json")["figures"]
@@ -87,6 +90,7 @@ def test_export_of_a_full_checkpoint_matches_it_and_has_no_adapter(full_run):
     assert "full fine-tuning" in (export_dir / "model" / "README.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_report_and_every_manifest_of_a_full_run_verify(full_run):
     for stage in STAGES:
         assert verify_folder(full_run.stage_dir(stage)) == [], stage

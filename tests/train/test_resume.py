@@ -25,6 +25,9 @@ OVERRIDES = ["train.max_steps=40", "train.save_steps=5", "train.logging_steps=1"
 WEIGHTS = {"lora": "adapter/adapter_model.safetensors", "full": "model/model.safetensors"}
 
 
+pytestmark = pytest.mark.slow  # trainings killed and resumed in subprocesses
+
+
 @pytest.mark.parametrize("method", list(WEIGHTS))
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path, method):
     overrides = [*OVERRIDES, f"train.method={method}"]

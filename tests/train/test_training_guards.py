@@ -22,6 +22,7 @@ from toolkit.stages import run_stage
 from toolkit.train.trainer import checkpoint_dir, newest_complete_checkpoint
 
 
+@pytest.mark.slow
 def test_a_non_finite_update_on_a_step_that_logs_nothing_stops_training(tiny_model, tmp_path):
     """One NaN in the base weights: the first step's update poisons the adapter. The
     loss is logged only every 5 steps, so only the per-step check can see it."""
@@ -58,6 +59,7 @@ def test_the_newest_complete_checkpoint_is_chosen(tmp_path):
     assert newest_complete_checkpoint(tmp_path) is None
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_during_a_checkpoint_save(tiny_model, tmp_path):
     """The run is killed while checkpoint-4 is being written (here: its trainer_state.json,
     written last, is missing); --resume continues from checkpoint-2 and completes."""

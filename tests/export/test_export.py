@@ -12,9 +12,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tests.helpers import DOCS, ec_key_pair, gongmu
+from toolkit.models import load_model, load_tokenizer
 from toolkit.recipe import ExportSection, ModelSection, QloraSection
 from toolkit.tiny_model import build_tiny_model
-from toolkit.models import load_model, load_tokenizer
 
 PROBES = [
     [{"role": "user", "content": "「서울특별시 업무용 인공지능 활용 지침」 제4조의 내용은?"},
@@ -185,9 +185,9 @@ def test_vllm_adapter_serving_refuses_modules_to_save_and_dora(tiny, tmp_path):
 
 def test_signed_export_verifies_and_a_changed_manifest_does_not(tmp_path):
     from toolkit.artifacts import stage_folder
-    from toolkit.stages import section_data
-    from toolkit.signing import sign_manifest
     from toolkit.recipe import load_recipe
+    from toolkit.signing import sign_manifest
+    from toolkit.stages import section_data
 
     ec_key_pair(tmp_path)
     (tmp_path / "r.yaml").write_text("name: r\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 """`gongmu eval gate` and `gongmu eval compare` on the real items and metrics of a pipeline
 run: a planted regression fails the gate with a JUnit failure; identical results pass.
-(The noise-only case at scale is in test_eval_compare.py: 1,000 items, answers flipped
+(The noise-only case at scale is in test_compare.py: 1,000 items, answers flipped
 both ways.)"""
 
 from __future__ import annotations
@@ -8,9 +8,13 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from tests.helpers import gongmu
 from toolkit.artifacts import read_jsonl, write_jsonl
 from toolkit.eval.metrics import METRICS
+
+pytestmark = pytest.mark.slow  # the end-to-end pipeline run
 
 
 def _rescored(rows: list[dict], outputs: dict[int, str], path):

@@ -112,6 +112,7 @@ def model_and_tokenizer(tiny_model):
     return model.eval(), tok
 
 
+@pytest.mark.slow
 def test_lm_eval_scores_every_item_of_both_exported_suites_offline(lm_eval_run):
     results, samples = lm_eval_run
     assert results["n-samples"] == {"gongmu_minwon_qa": {"original": 6, "effective": 6},
@@ -127,6 +128,7 @@ def test_lm_eval_scores_every_item_of_both_exported_suites_offline(lm_eval_run):
     assert results["configs"]["gongmu_minwon_qa"]["metadata"]["gongmu_suite"] == "minwon-qa"
 
 
+@pytest.mark.slow
 def test_lm_eval_prompts_are_the_chat_prompts_gongmu_scores(lm_eval_run, model_and_tokenizer):
     from toolkit.generation import render_prompts
 
@@ -142,6 +144,7 @@ def test_lm_eval_prompts_are_the_chat_prompts_gongmu_scores(lm_eval_run, model_a
         assert [a["arg_1"] for a in sample["arguments"].values()] == CHOICES
 
 
+@pytest.mark.slow
 def test_lm_eval_generation_scores_are_gongmu_metrics_of_gongmu_greedy_outputs(
         lm_eval_run, model_and_tokenizer):
     from toolkit.generation import generate, render_prompts
@@ -162,6 +165,7 @@ def test_lm_eval_generation_scores_are_gongmu_metrics_of_gongmu_greedy_outputs(
 
 
 @torch.no_grad()
+@pytest.mark.slow
 def test_multiple_choice_accuracy_is_argmax_of_the_models_choice_loglikelihoods(
         lm_eval_run, model_and_tokenizer):
     results, samples = lm_eval_run
