@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,26 @@ def test_stage_files_are_readable_by_other_users(recipe):
     for path in out.path.rglob("*"):
         assert path.stat().st_mode & 0o004, path
     assert json.loads((out.path / MANIFEST).read_text())["manifest_version"] == 1
+
+
+def test_a_copy_that_fails_midway_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    """The data card is copied out of the corpus folder this way (issue 15, item 6)."""
+    from toolkit.artifacts import copy_atomic
+
+    src, dst = tmp_path / "card.md", tmp_path / "cards" / "card.md"
+    src.write_text("새 데이터 카드\n" * 1000, encoding="utf-8")
+    dst.parent.mkdir()
+    dst.write_text("이전 데이터 카드\n", encoding="utf-8")
+
+    def half_then_fail(a, b):
+        Path(b).write_bytes(Path(a).read_bytes()[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("toolkit.artifacts.shutil.copyfile", half_then_fail)
+    with pytest.raises(OSError):
+        copy_atomic(src, dst)
+    assert dst.read_text(encoding="utf-8") == "이전 데이터 카드\n"
+    assert [p.name for p in dst.parent.iterdir()] == ["card.md"]
+    monkeypatch.undo()
+    copy_atomic(src, dst)
+    assert dst.read_bytes() == src.read_bytes() and len(list(dst.parent.iterdir())) == 1

@@ -251,11 +251,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def copy_atomic(src: Path, dst: Path) -> None:
-    """Copy `src` to `dst` through a temporary beside `dst` and a rename."""
+    """Copy `src` to `dst` through a temporary beside `dst` and a rename: a reader (or a
+    kill) sees the old file or the new one, never half of one; a failed copy leaves the
+    old file and no temporary."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _make_readable(folder: Path) -> None:

@@ -18,7 +18,7 @@ from toolkit.stages import run_stage
 from toolkit.recipe import load_recipe
 from toolkit.train.trainer import checkpoint_dir
 
-OVERRIDES = ["train.max_steps=40", "train.save_steps=5", "train.logging_steps=1",
+OVERRIDES = ["train.max_steps=16", "train.save_steps=4", "train.logging_steps=1",
              "train.lora.dropout=0.1", "tracking.enabled=false"]
 
 
@@ -43,7 +43,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path, 
     exe = Path(sys.executable).parent / "gongmu"
     proc = subprocess.Popen([str(exe), "train", str(path), *overrides],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    marker = checkpoint_dir(killed) / "checkpoint-10" / "trainer_state.json"
+    marker = checkpoint_dir(killed) / "checkpoint-8" / "trainer_state.json"
     deadline = time.time() + 300
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -61,7 +61,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path, 
     assert max((a[k] - b[k]).abs().max().item() for k in a) <= 1e-6
     curve_a = read_jsonl(straight.stage_dir("train") / "loss_curve.jsonl")
     curve_b = read_jsonl(killed.stage_dir("train") / "loss_curve.jsonl")
-    assert [r["step"] for r in curve_a] == [r["step"] for r in curve_b] == list(range(1, 41))
+    assert [r["step"] for r in curve_a] == [r["step"] for r in curve_b] == list(range(1, 17))
     assert max(abs(x["loss"] - y["loss"]) for x, y in zip(curve_a, curve_b)) <= 1e-6
     assert not checkpoint_dir(killed).exists()  # cleaned up once the stage completed
 
