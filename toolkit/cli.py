@@ -433,6 +433,23 @@ def model_tiny(
                   f"vocabulary {summary['vocab_size']}, saved to {out}")
 
 
+def _listing_on_one_line(group: typer.Typer) -> None:
+    """typer keeps a docstring's line breaks in a group's command listing (not in the
+    command's own help); give each command a short help of its first paragraph, joined."""
+    import inspect
+
+    for info in group.registered_commands:
+        text = info.help or (inspect.getdoc(info.callback) if info.callback else None)
+        if text and info.short_help is None:
+            info.short_help = " ".join(text.split("\n\n")[0].split())
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _listing_on_one_line(sub.typer_instance)
+
+
+_listing_on_one_line(app)
+
+
 # --------------------------------------------------------------------------- entry point
 
 

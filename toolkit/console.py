@@ -25,6 +25,9 @@ def quiet_libraries() -> None:
     import logging
     import warnings
 
+    # bitsandbytes warns on import, on CPUs with AVX512-BF16, that `pip install kernels` would
+    # fetch a faster kernel from the Hub: advice that would mean a download; gongmu never does.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*", module="(transformers|peft|trl|torch)\\..*")

@@ -227,3 +227,15 @@ def test_recipe_hash_does_not_depend_on_where_the_checkout_lies(tmp_path):
     a, b = load_recipe(tmp_path / "a" / "r.yaml"), load_recipe(tmp_path / "b" / "r.yaml")
     assert a.corpus.sources[0].path != b.corpus.sources[0].path
     assert a.hash() == b.hash()
+
+
+def test_command_listings_join_a_docstring_first_paragraph():
+    """typer keeps a docstring's line breaks in a group's listing; gongmu joins them, so a
+    wide terminal shows each command's summary as one sentence."""
+    import os
+
+    env = {**os.environ, "COLUMNS": "400", "TERM": "dumb"}
+    out = gongmu("--help", env=env).stdout
+    assert "manifest (and, with --signature, the manifest's signature)" in out
+    out = gongmu("eval", "--help", env=env).stdout
+    assert "more than --max-drop (lower bound of the paired CI)" in out
