@@ -163,3 +163,19 @@ def test_every_number_on_the_page_comes_from_summary_json(tmp_path):
     after = render_html(edited, summary_sha256(new))
     for shown in ("0.432", "0.765", "0.136", "0.247", summary_sha256(new)):
         assert shown in after and shown not in before, shown
+
+
+def test_every_built_in_metric_and_suite_has_its_korean_label():
+    """A reviewer reads metric and suite names in Korean: a metric or suite added without
+    its label would show its code name in the report."""
+    import tomllib
+
+    from tests.helpers import REPO
+    from toolkit.report import labels
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    built_in = set(pyproject["project"]["entry-points"]["gongmu.metrics"])
+    assert built_in <= set(labels.METRICS), built_in - set(labels.METRICS)
+    assert {"acc_raw", "acc_per_char", "acc_per_byte"} <= set(labels.METRICS)  # multiple choice
+    suites = {p.name for p in (REPO / "evals").iterdir() if (p / "suite.yaml").is_file()}
+    assert suites <= set(labels.SUITES)
