@@ -1,8 +1,12 @@
 """Resume is exact: N steps straight equal k steps, SIGKILL, and a resume to N, for an
-adapter (LoRA with dropout, so the RNG state matters) and for full fine-tuning."""
+adapter (LoRA with dropout, so the RNG state matters) and for full fine-tuning. The kill
+is taken as one during a checkpoint save: the newest checkpoint is left incomplete (its
+trainer_state.json, written last, missing), so --resume must continue from the one
+before it and still end equal to the uninterrupted run."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,9 +17,9 @@ import pytest
 from safetensors.torch import load_file
 
 from tests.helpers import write_recipe
-from toolkit.artifacts import read_jsonl
-from toolkit.stages import run_stage
+from toolkit.artifacts import read_json, read_jsonl
 from toolkit.recipe import load_recipe
+from toolkit.stages import run_stage
 from toolkit.train.trainer import checkpoint_dir
 
 OVERRIDES = ["train.max_steps=16", "train.save_steps=4", "train.logging_steps=1",
@@ -51,10 +55,16 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tiny_model, tmp_path, 
     proc.wait()
     assert marker.exists(), "the run never reached its second checkpoint"
     assert not killed.stage_dir("train").exists(), "the run finished before it was killed"
+    marker.unlink()  # as a kill before the save's last file leaves checkpoint-8
+    for later in checkpoint_dir(killed).glob("checkpoint-*"):
+        if int(later.name.split("-")[1]) > 8:
+            shutil.rmtree(later)
 
     resumed = subprocess.run([str(exe), "train", str(path), *overrides, "--resume"],
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
+    figures = read_json(killed.stage_dir("train") / "manifest.json")["figures"]
+    assert figures["resumed_from"] == "checkpoint-4" and figures["steps"] == 16
     a = load_file(straight.stage_dir("train") / WEIGHTS[method])
     b = load_file(killed.stage_dir("train") / WEIGHTS[method])
     assert a.keys() == b.keys()
