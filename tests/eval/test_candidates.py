@@ -60,6 +60,25 @@ def test_an_eval_only_recipe_scores_a_local_folder_without_corpus_or_train(tmp_p
     assert len(_rows(recipe, "gen", "tiny")) == 4
 
 
+def test_prompts_past_the_models_context_are_counted_and_warned_about(tmp_path, tiny_model, capsys):
+    """The tiny model has 1,024 positions: a 3,000-syllable prompt does not fit, and the
+    results say how many prompts did not (the outputs are still scored)."""
+    long = "서울특별시 행정 문서 " * 300
+    suite = write_suite(tmp_path / "long", {"name": "long", "task_type": "generation",
+                                            "metrics": ["chrf"], "max_new_tokens": 4}, [
+        {"id": "short", "messages": [{"role": "user", "content": "제목은?"}], "reference": "예"},
+        {"id": "long", "messages": [{"role": "user", "content": long}], "reference": "예"}])
+    recipe = load_recipe(eval_recipe(tmp_path, [suite], [
+        {"name": "tiny", "kind": "hf", "path": str(tiny_model)}]))
+    run_stage(recipe, "eval")
+    said = capsys.readouterr()
+    assert "1 of 2 prompts plus max_new_tokens (4) exceed the model's context (1024 tokens)" in \
+        " ".join((said.out + said.err).split())
+    results = read_json(recipe.stage_dir("eval") / "results.json")
+    assert results["suites"]["long"]["models"]["tiny"]["prompts_over_context"] == 1
+    assert results["suites"]["long"]["models"]["tiny"]["answered"] == 2
+
+
 def test_multiple_choice_over_echoed_logprobs_equals_the_in_process_log_likelihoods(tmp_path, tiny_model):
     suite = choice_suite(tmp_path / "mc", n=4)
     with TinyModelServer(tiny_model) as server:

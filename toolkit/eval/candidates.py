@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from toolkit.console import console
 from toolkit.errors import ModelError
 from toolkit.recipe import ModelSection, Recipe
 
@@ -235,12 +236,35 @@ def _score_local(recipe: Recipe, candidate, inputs: dict, suites, bar) -> Scored
             del model
             free_memory()
     scored.info["seconds"] = round(time.monotonic() - started, 3)
+    context = context_length(local.path)
     for suite in suites:
         scored.per_suite[suite.name] = {
             "prompts_hash": hashlib.sha256("\n".join(prompts[suite.name]).encode()).hexdigest(),
             "chat_template_sha256": scored.info["chat_template_sha256"],
         }
+        if context and suite.task_type != "multiple_choice":
+            budget = suite.spec.max_new_tokens or cfg.max_new_tokens
+            over = sum(len(tok(p, add_special_tokens=False)["input_ids"]) + budget > context
+                       for p in prompts[suite.name])
+            scored.per_suite[suite.name]["prompts_over_context"] = over
+            if over:
+                console.print(f"[yellow]warning[/] {suite.name} · {candidate.name}: {over} of "
+                              f"{len(prompts[suite.name])} prompts plus max_new_tokens ({budget}) "
+                              f"exceed the model's context ({context} tokens); their outputs "
+                              f"are past what the model was built for.", highlight=False)
     return scored
+
+
+def context_length(model_dir: Path) -> int | None:
+    """The model's context in tokens (config.json's max_position_embeddings), if stated."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings")
+    if value is None and isinstance(config.get("text_config"), dict):
+        value = config["text_config"].get("max_position_embeddings")
+    return int(value) if isinstance(value, int) and value > 0 else None
 
 
 def _sha256(text: str | None) -> str | None:
