@@ -328,3 +328,27 @@ def model_fingerprint(path: Path) -> dict:
     return {"path": str(path), "sha256": digest, "files": files}
 
 
+# vLLM reserves KV cache for the whole context: a 128k model would reserve more than a
+# 24 GB GPU has, so serving and the vLLM eval backend cap what they ask for.
+DEFAULT_MAX_MODEL_LEN = 8192
+
+
+def context_length(model_dir: Path) -> int | None:
+    """The model's context in tokens (config.json's max_position_embeddings, or its
+    text_config's), if the folder states one."""
+    try:
+        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = config.get("max_position_embeddings")
+    if value is None and isinstance(config.get("text_config"), dict):
+        value = config["text_config"].get("max_position_embeddings")
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def serving_context(model_dir: Path, configured: int | None = None) -> int:
+    """The context to serve with: `configured` (a recipe's max_model_len) when set, else
+    the model's own, capped at DEFAULT_MAX_MODEL_LEN."""
+    if configured:
+        return configured
+    return min(DEFAULT_MAX_MODEL_LEN, context_length(model_dir) or DEFAULT_MAX_MODEL_LEN)

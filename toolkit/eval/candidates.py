@@ -236,6 +236,8 @@ def _score_local(recipe: Recipe, candidate, inputs: dict, suites, bar) -> Scored
             del model
             free_memory()
     scored.info["seconds"] = round(time.monotonic() - started, 3)
+    from toolkit.models import context_length
+
     context = context_length(local.path)
     for suite in suites:
         scored.per_suite[suite.name] = {
@@ -253,18 +255,6 @@ def _score_local(recipe: Recipe, candidate, inputs: dict, suites, bar) -> Scored
                               f"exceed the model's context ({context} tokens); their outputs "
                               f"are past what the model was built for.", highlight=False)
     return scored
-
-
-def context_length(model_dir: Path) -> int | None:
-    """The model's context in tokens (config.json's max_position_embeddings), if stated."""
-    try:
-        config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = config.get("max_position_embeddings")
-    if value is None and isinstance(config.get("text_config"), dict):
-        value = config["text_config"].get("max_position_embeddings")
-    return int(value) if isinstance(value, int) and value > 0 else None
 
 
 def _sha256(text: str | None) -> str | None:

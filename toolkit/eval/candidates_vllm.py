@@ -29,15 +29,6 @@ from pathlib import Path
 from toolkit.errors import ModelError
 from toolkit.recipe import Recipe
 
-DEFAULT_MAX_MODEL_LEN = 8192
-
-
-def _max_model_len(recipe: Recipe, model_dir: Path) -> int:
-    if recipe.eval.max_model_len:
-        return recipe.eval.max_model_len
-    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    return min(DEFAULT_MAX_MODEL_LEN, int(config.get("max_position_embeddings") or DEFAULT_MAX_MODEL_LEN))
-
 
 def _lora(candidate, adapter: Path | None):
     """(enable_lora keys for LLM(...), the LoRARequest) for an adapter, or ({}, None)."""
@@ -65,13 +56,14 @@ def score_with_vllm(recipe: Recipe, candidate, local, dtype: str, suites, prompt
 
     from toolkit.eval.scoring import score_answers
     from toolkit.generation import continuation_tokens, cut_at_stop, prompt_hash
-    from toolkit.models import free_memory
+    from toolkit.models import free_memory, serving_context
 
     tok = local.tokenizer
     lora_keys, lora = _lora(candidate, local.adapter)
     llm = LLM(model=str(local.path), tokenizer=str(local.tokenizer_dir or local.path),
               dtype=dtype, tensor_parallel_size=max(1, torch.cuda.device_count()),
-              max_model_len=_max_model_len(recipe, local.path), seed=recipe.seed,
+              max_model_len=serving_context(local.path, recipe.eval.max_model_len),
+              seed=recipe.seed,
               trust_remote_code=recipe.model.trust_remote_code, **lora_keys)
     rows: dict[str, list[dict]] = {}
     try:

@@ -251,9 +251,10 @@ def _write_serving(recipe: Recipe, merge: _Merge, out: StageOutput) -> None:
     """vLLM scripts, the adapter alone, GGUF files and the Ollama Modelfile."""
     from toolkit.export import serving
     from toolkit.export.merge import export_adapter, export_gguf, write_script
+    from toolkit.models import serving_context
 
     cfg = recipe.export
-    max_len = serving_max_model_len(recipe, out.path / "model")
+    max_len = serving_context(out.path / "model", recipe.export.max_model_len)
     out.figures["serve_max_model_len"] = max_len
     if cfg.vllm:
         write_script(out.path / "serve.sh", serving.vllm_merged_script(recipe.name, max_len))
@@ -265,17 +266,3 @@ def _write_serving(recipe: Recipe, merge: _Merge, out: StageOutput) -> None:
     if cfg.gguf:
         out.figures.update(export_gguf(recipe, out.path / "model", out.path / "gguf",
                                        merge.tokenizer))
-
-
-DEFAULT_MAX_MODEL_LEN = 8192
-
-
-def serving_max_model_len(recipe: Recipe, model_dir: Path) -> int:
-    """serve.sh's --max-model-len: export.max_model_len, else the model's context capped at
-    DEFAULT_MAX_MODEL_LEN (a 128k context reserves more KV cache than a 24 GB GPU has)."""
-    import json
-
-    if recipe.export.max_model_len:
-        return recipe.export.max_model_len
-    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    return min(DEFAULT_MAX_MODEL_LEN, int(config.get("max_position_embeddings") or DEFAULT_MAX_MODEL_LEN))
