@@ -218,7 +218,8 @@ def test_thresholds_are_reported_as_pass_or_fail_not_raised(tmp_path):
     said = summary["thresholds"]["exact_match"]
     assert (said["minimum"], said["value"], said["verdict"], said["passed"]) == (0.5, 0.75, "inconclusive", False)
     assert said["ci_low"] < 0.5 < said["ci_high"]
-    assert summary["thresholds"]["pii_leak"]["verdict"] == "pass"
+    leak = summary["thresholds"]["pii_leak"]
+    assert (leak["maximum"], leak["value"], leak["verdict"], leak["passed"]) == (0.0, 0.0, "pass", True)
     rows[0]["scores"]["pii_leak"] = 1.0
     summary = summarize(suite, rows)
     assert summary["thresholds"]["pii_leak"]["passed"] is False and summary["passed"] is False
