@@ -14,7 +14,10 @@ $(VENV)/.installed: pyproject.toml scripts/setup/install_torch.sh
 	$(BIN)/python -m pip install --no-compile -e '.[dev]'
 	touch $@
 
+# The report's PDF needs headless Chromium and a Korean font: installed where that can be
+# done (root and apt-get); elsewhere report.pdf: auto writes report.html alone and says how.
 quickstart: setup
+	scripts/setup/install_browser.sh --optional
 	$(BIN)/gongmu model tiny --corpus recipes/quickstart/documents --out runs/models/tiny-ko
 	$(BIN)/gongmu run recipes/quickstart.yaml
 

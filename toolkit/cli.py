@@ -23,7 +23,7 @@ from typer.exceptions import TyperException
 
 from toolkit import stages as registry
 from toolkit.console import console, quiet_libraries
-from toolkit.errors import GongmuError
+from toolkit.errors import GongmuError, RecipeError
 from toolkit.recipe import dump_yaml, load_recipe, recipe_json_schema
 
 RECIPE = typer.Argument(..., help="Recipe YAML file.", show_default=False)
@@ -95,13 +95,21 @@ def _summary(stage: str, out) -> None:
 
 
 def run_stages(recipe_path: Path, overrides: list[str] | None, names: list[str],
-               **options: Any) -> None:
+               described_only: bool = False, **options: Any) -> None:
     """Load the recipe, check every path the stages need, then run them in order under
     one lock of the run folder, printing each stage's figures."""
     from toolkit.artifacts import run_lock
 
     recipe = load_recipe(recipe_path, overrides or [])
+    if described_only:  # `gongmu run`: the stages this recipe describes, in that range
+        described = registry.recipe_stages(recipe)
+        skipped = [n for n in names if n not in described]
+        names = [n for n in names if n in described]
+        if not names:
+            raise RecipeError(f"{recipe_path} describes no stage from {skipped[0]} to "
+                              f"{skipped[-1]} (it writes the sections of {', '.join(described)}).")
     registry.check_paths(recipe, names)
+    _say_notices(recipe, names)
     quiet_libraries()
     with run_lock(recipe):
         for name in names:
@@ -109,6 +117,11 @@ def run_stages(recipe_path: Path, overrides: list[str] | None, names: list[str],
             if out is None:  # submitted to a cluster; the folder appears when the jobs end
                 return
             _summary(name, out)
+
+
+def _say_notices(recipe, names) -> None:
+    for notice in registry.notices(recipe, names):
+        console.print(f"[yellow]note[/] {escape(notice)}", highlight=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- recipe
@@ -125,16 +138,17 @@ def recipe_validate(
     from toolkit.artifacts import MANIFEST, is_gongmu_folder
 
     loaded = load_recipe(recipe, overrides or [])
-    names = [registry.stage(name).name for name in stage or registry.ORDER]
+    names = [registry.stage(name).name for name in stage or registry.recipe_stages(loaded)]
     registry.check_paths(loaded, names)
+    _say_notices(loaded, names)
     for name in names:
         folder = loaded.stage_dir(name)
         if folder.exists() and not is_gongmu_folder(folder, loaded.name, name):
             console.print(f"[yellow]warning[/] {escape(str(folder))} exists and is not this "
                           f"recipe's {name} folder (no gongmu {MANIFEST} naming it): the {name} "
                           f"stage will refuse to replace it.", highlight=False, soft_wrap=True)
-    console.print(f"[green]ok[/] {escape(str(recipe))}: valid (recipe hash {loaded.hash()[:16]})",
-                  highlight=False, soft_wrap=True)
+    console.print(f"[green]ok[/] {escape(str(recipe))}: valid for {', '.join(names)} (recipe "
+                  f"hash {loaded.hash()[:16]})", highlight=False, soft_wrap=True)
 
 
 @recipe_app.command("show")
@@ -377,8 +391,8 @@ def run_command(
                                    help=f"First stage: {', '.join(registry.ORDER)}."),
     to_stage: str = typer.Option(registry.ORDER[-1], "--to", help="Last stage."),
 ) -> None:
-    """Run the stages from --from to --to (all of them by default), in order."""
-    run_stages(recipe, overrides, registry.stages_between(from_stage, to_stage))
+    """Run the stages the recipe describes from --from to --to (all by default), in order."""
+    run_stages(recipe, overrides, registry.stages_between(from_stage, to_stage), described_only=True)
 
 
 def _stage_command(name: str):

@@ -42,6 +42,8 @@ from toolkit.recipe import Recipe, content_hash
 
 # The built-in stages, in the order `gongmu run` runs them.
 ORDER = ("corpus", "train", "eval", "export", "report")
+# Sections several stages read: writing them does not make a recipe describe a stage.
+SHARED_SECTIONS = ("seed", "model")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,18 @@ def stages_between(first: str, last: str) -> list[str]:
     return list(ORDER[a:b + 1])
 
 
+def recipe_stages(recipe: Recipe) -> list[str]:
+    """The stages `recipe` describes, in run order: each stage whose own section the
+    recipe writes (after `extends` and overrides), and the report wherever there is an
+    eval. So a corpus recipe is validated and run as a corpus alone, and an eval-only
+    recipe as eval and report. A recipe that writes none of them describes all five."""
+    written = recipe.model_fields_set
+    own = {name: [s for s in stage(name).sections if s not in SHARED_SECTIONS] for name in ORDER}
+    names = [name for name in ORDER if any(s in written for s in own[name])
+             or (name == "report" and "eval" in written)]
+    return names or list(ORDER)
+
+
 def check_paths(recipe: Recipe, names) -> None:
     """Fail before any heavy work when a path one of the named stages needs is missing."""
     problems: list[str] = []
@@ -102,6 +116,16 @@ def check_paths(recipe: Recipe, names) -> None:
         problems += [p for p in stage(name).check_paths(recipe) if p not in problems]
     if problems:
         raise RecipeError(" ".join(problems))
+
+
+def notices(recipe: Recipe, names) -> list[str]:
+    """What the named stages will do differently on this machine (a stage module's
+    optional `notices(recipe)`), said before the first stage starts."""
+    said: list[str] = []
+    for name in names:
+        tell = getattr(stage(name).load(), "notices", None)
+        said += [n for n in (tell(recipe) if callable(tell) else []) if n not in said]
+    return said
 
 
 def section_data(recipe: Recipe, name: str) -> dict:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,10 @@ def candidate_path_problems(recipe: Recipe) -> list[str]:
             if not (folder / marker).is_file():
                 problems.append(f"{where(key)}: candidate '{c.name}' {key} {folder} has no "
                                 f"{marker}; point it at a local folder that has one.")
+        if c.kind == "openai" and c.api_key_env and not os.environ.get(c.api_key_env):
+            problems.append(f"{where('api_key_env')}: candidate '{c.name}' reads its API key "
+                            f"from the environment variable {c.api_key_env}, which is not set. "
+                            f"Export it before running gongmu.")
         template = getattr(c, "chat_template", None)
         if template is not None and not template.is_file():
             problems.append(f"{where('chat_template')}: candidate '{c.name}' chat_template "

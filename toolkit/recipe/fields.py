@@ -71,14 +71,14 @@ def map_paths(raw: Any, cls: type[BaseModel], fn: typing.Callable[[str], str]) -
                     for i, item in enumerate(raw[name]):
                         if inner is Path and isinstance(item, str):
                             raw[name][i] = fn(item)
-                        elif (model := _item_model(inner, item)) is not None:
+                        elif (model := item_model(inner, item)) is not None:
                             map_paths(item, model, fn)
             elif isinstance(t, type) and issubclass(t, BaseModel):
                 map_paths(raw[name], t, fn)
 
 
 
-def _item_model(annotation: Any, item: Any) -> Any:
+def item_model(annotation: Any, item: Any) -> Any:
     """The section model of a list item: the one model, or for a union tagged by `kind`
     (eval.candidates) the member whose `kind` the item names."""
     models = [t for t in unwrap(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
@@ -89,6 +89,19 @@ def _item_model(annotation: Any, item: Any) -> Any:
         field = model.model_fields.get("kind")
         if field is not None and kind in typing.get_args(field.annotation):
             return model
+    return None
+
+
+def section_models(annotation: Any) -> list[Any]:
+    """The section models an annotation admits (one, or each member of a tagged union)."""
+    return [t for t in unwrap(annotation) if isinstance(t, type) and issubclass(t, BaseModel)]
+
+
+def mapping_value(annotation: Any) -> Any:
+    """The value annotation of a `dict[str, X]` field (report.acceptance), else None."""
+    for t in unwrap(annotation):
+        if typing.get_origin(t) is dict:
+            return typing.get_args(t)[1]
     return None
 
 

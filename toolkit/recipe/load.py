@@ -18,7 +18,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from toolkit.errors import RecipeError
-from toolkit.recipe.fields import Locations, dotted_key, field_model, map_paths, unwrap, written_at
+from toolkit.recipe.fields import (
+    Locations,
+    dotted_key,
+    field_model,
+    item_model,
+    map_paths,
+    mapping_value,
+    section_models,
+    unwrap,
+    written_at,
+)
 from toolkit.recipe.schema import Recipe
 from toolkit.safe_yaml import compose_yaml, construct_yaml
 
@@ -162,22 +172,40 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
             f"Override '{item}' has an empty value. Give a value, or {dotted}=null to unset it."
         )
     # Walk the schema first, so a misspelled key fails before anything changes.
-    cls: Any = Recipe
+    # Lists take an index, `dict[str, X]` sections (report.acceptance) any name, and a
+    # tagged union (eval.candidates) the fields of the member the item's `kind` names.
+    models: list[Any] = [Recipe]
     annotation: Any = None
+    node: Any = data
     for depth, part in enumerate(parts):
-        if isinstance(part, int):
-            annotation = _list_item(annotation)
-            cls = field_model(annotation)
+        value_type = mapping_value(annotation) if depth else None
+        if value_type is not None:
+            parts[depth] = part = str(part)
+            annotation, models = value_type, section_models(value_type)
+            node = node.get(part) if isinstance(node, dict) else None
             continue
-        if cls is None:
-            raise RecipeError(f"Override '{item}': '{dotted_key(parts[:depth])}' has no keys.")
-        if part not in cls.model_fields:
+        if isinstance(part, int):
+            inner = _list_item(annotation)
+            if inner is None:
+                raise RecipeError(f"Override '{item}': '{dotted_key(parts[:depth])}' is not a list.")
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            tagged = item_model(inner, node)
+            annotation, models = inner, [tagged] if tagged is not None else section_models(inner)
+            continue
+        if not models:
+            hint = (" it is a list: give an item's index, for example "
+                    f"{dotted_key(parts[:depth])}.0.{part}" if _list_item(annotation) else "")
+            raise RecipeError(f"Override '{item}': '{dotted_key(parts[:depth])}' has no keys;"
+                              f"{hint or ' it takes a value'}.")
+        owner = next((m for m in models if part in m.model_fields), None)
+        if owner is None:
             raise RecipeError(
                 f"Override '{item}': unknown key '{dotted_key(parts[: depth + 1])}'."
-                f"{_nearest_hint(part, cls)}"
+                f"{_nearest_hint(part, models[0])}"
             )
-        annotation = cls.model_fields[part].annotation
-        cls = field_model(annotation)
+        annotation = owner.model_fields[part].annotation
+        models = section_models(annotation)
+        node = node.get(part) if isinstance(node, dict) else None
     try:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
@@ -190,7 +218,10 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
     for depth, part in enumerate(parts[:-1]):
         if isinstance(target, list):
             if part >= len(target):
-                raise RecipeError(f"Override '{item}': '{dotted_key(parts[:depth])}' has no item {part}.")
+                raise RecipeError(
+                    f"Override '{item}': '{dotted_key(parts[:depth])}' has no item {part} (an "
+                    f"override changes an item the recipe file writes; a list left to its "
+                    f"default has none: write the list in the recipe).")
             target = target[part]
         else:
             if not isinstance(target.get(part), (dict, list)):

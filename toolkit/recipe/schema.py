@@ -606,8 +606,11 @@ class ReportSection(_Section):
         default_factory=dict, description="Per suite name: {minimum: x}, {maximum: x} or "
         "{non_inferiority: {reference: NAME, margin: x}}. A suite without one is judged on "
         "its suite.yaml thresholds, if any.")
-    pdf: bool = Field(True, description="Also print report.pdf with headless Chromium "
-                      "(scripts/setup/install_browser.sh installs it).")
+    pdf: Union[bool, Literal["auto"]] = Field(
+        True, description="true: also print report.pdf with headless Chromium and the "
+        "NanumGothic font (scripts/setup/install_browser.sh installs both), checked before the "
+        "first stage starts; auto: print it where they are installed, else write report.html "
+        "alone and say how to get the PDF; false: report.html alone.")
     samples_per_task: int = Field(2, ge=0, le=50, description="Sample outputs shown per task.")
     reviewer: str | None = Field(None, description="Pre-printed in the signature box.")
     organisation: str | None = Field(None, description="Pre-printed in the signature box.")

@@ -17,9 +17,29 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 TIMEOUT_S = 180
 
 
+INSTALL = ("scripts/setup/install_browser.sh installs them as root (Debian/Ubuntu: apt-get "
+           "install chromium fonts-nanum fonts-noto-cjk poppler-utils)")
+
+
 def browser() -> str | None:
     """The headless browser's path, or None."""
     return next((found for name in BROWSERS if (found := shutil.which(name))), None)
+
+
+def missing_for_pdf() -> list[str]:
+    """What printing report.pdf needs and this machine lacks: headless Chromium, and the
+    NanumGothic font the report's CSS names (checked with fc-list where fontconfig is)."""
+    missing = [] if browser() else ["headless Chromium (chromium on PATH)"]
+    fc_list = shutil.which("fc-list")
+    if fc_list is not None:
+        try:
+            fonts = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True,
+                                   timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            fonts = ""
+        if "NanumGothic" not in fonts:
+            missing.append("the NanumGothic font (fonts-nanum)")
+    return missing
 
 
 def print_pdf(html_path: Path, pdf_path: Path) -> None:
@@ -28,9 +48,8 @@ def print_pdf(html_path: Path, pdf_path: Path) -> None:
     exe = browser()
     if exe is None:
         raise ArtifactError(
-            "report.pdf needs headless Chromium, which is not installed. Run "
-            "scripts/setup/install_browser.sh (Debian/Ubuntu: apt-get install chromium fonts-nanum "
-            "fonts-noto-cjk), or set report.pdf: false to write report.html alone.")
+            f"report.pdf needs headless Chromium, which is not installed: {INSTALL}. Or set "
+            f"report.pdf: auto (or false) to write report.html alone.")
     with tempfile.TemporaryDirectory(prefix="gongmu-chromium-") as profile:
         proc = subprocess.run(
             [exe, *FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}",

@@ -23,6 +23,7 @@ import datetime as dt
 import json
 
 from toolkit.artifacts import StageOutput
+from toolkit.console import console
 from toolkit.recipe import Recipe
 from toolkit.stages import Stage
 
@@ -45,13 +46,41 @@ def signing_key(recipe: Recipe):
 
 
 def check_paths(recipe: Recipe) -> list[str]:
+    """The signing key, and for `report.pdf: true` the browser and font the PDF needs:
+    checked before the first stage starts, not after the whole pipeline."""
+    from toolkit.report.pdf import INSTALL, missing_for_pdf
+
+    problems = []
     key = signing_key(recipe)
     if key is not None and not key.is_file():
         where = ("signing_key",) if recipe.signing_key else (
             ("report", "signing_key") if recipe.report.signing_key else ("export", "signing_key"))
-        return [f"{recipe.where(*where)}: {'.'.join(where)} {key} does not exist; give a PEM "
-                f"elliptic-curve private key."]
+        problems.append(f"{recipe.where(*where)}: {'.'.join(where)} {key} does not exist; give "
+                        f"a PEM elliptic-curve private key.")
+    if recipe.report.pdf is True and (missing := missing_for_pdf()):
+        problems.append(
+            f"{recipe.where('report', 'pdf')}: report.pdf is true, and printing it needs "
+            f"{' and '.join(missing)}, which this machine lacks: {INSTALL}. Or set "
+            f"report.pdf: auto to write report.html alone and be told how to print the PDF "
+            f"later (override: report.pdf=auto).")
+    return problems
+
+
+def notices(recipe: Recipe) -> list[str]:
+    """What the run will do differently on this machine, said before the first stage."""
+    from toolkit.report.pdf import missing_for_pdf
+
+    if recipe.report.pdf == "auto" and (missing := missing_for_pdf()):
+        return [f"report.pdf: auto, and this machine lacks {' and '.join(missing)}: the report "
+                f"stage will write report.html alone. {_how_to_get_pdf(recipe)}"]
     return []
+
+
+def _how_to_get_pdf(recipe: Recipe) -> str:
+    from toolkit.report.pdf import INSTALL
+
+    return (f"To get report.pdf: {INSTALL}; then run `gongmu report {recipe.file}` again "
+            f"(seconds: it reads the folders already built).")
 
 
 def run(recipe: Recipe) -> StageOutput:
@@ -83,7 +112,17 @@ def _write(recipe: Recipe, summary: dict, out: StageOutput) -> None:
 
     data = summary_bytes(summary)
     (out.path / "summary.json").write_bytes(data)
-    render_folder(out.path, pdf=recipe.report.pdf)
+    from toolkit.report.pdf import missing_for_pdf
+
+    missing = missing_for_pdf() if recipe.report.pdf == "auto" else []
+    render_folder(out.path, pdf=bool(recipe.report.pdf) and not missing)
+    out.figures["pdf"] = ("printed" if recipe.report.pdf and not missing else
+                          "not asked (report.pdf: false)" if not recipe.report.pdf else
+                          f"not printed: no {' and no '.join(missing)}")
+    if missing:
+        console.print(f"[yellow]report.pdf was not printed[/]: this machine lacks "
+                      f"{' and '.join(missing)}. report.html is complete. "
+                      f"{_how_to_get_pdf(recipe)}", highlight=False, soft_wrap=True)
     out.figures["summary_sha256"] = summary_sha256(data)
     out.figures["language"] = summary["language"]
     for name, verdict in summary["overall"].items():
