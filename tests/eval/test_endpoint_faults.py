@@ -67,8 +67,10 @@ def test_every_fault_ends_scored_or_failed_with_its_reason_and_a_rerun_asks_only
         for i in range(6):  # each recovered after its fault, scored on the real answer
             assert rows[f"g{i}"]["output"] == f"답변 {i}입니다." and "failed" not in rows[f"g{i}"]
             assert set(rows[f"g{i}"]["scores"]) == {"chrf", "exact_match"}
-        assert rows["g6"]["failed"].startswith("http_error: HTTP 503") and rows["g6"]["scores"] == {}
-        assert "output" not in rows["g6"]  # never scored as an empty answer
+        # not answered: counted with the worst score of each metric, never dropped
+        assert rows["g6"]["failed"].startswith("http_error: HTTP 503")
+        assert rows["g6"]["scores"] == {"chrf": 0.0, "exact_match": 0.0}
+        assert "output" not in rows["g6"]
         summary = read_json(folder / "results.json")["suites"]["gen"]["models"]["api"]
         assert (summary["items"], summary["answered"], summary["failed"]) == (7, 6, 1)
         assert summary["failures"] == {"http_error": 1}

@@ -82,11 +82,10 @@ def test_odd_kind_out_reads_the_law_of_a_routing_choice_not_its_ministry():
     assert _odd_kind_out(item) == 2  # the one 시행령 among laws, read before " — "
 
 
-def test_results_entry_carries_floors_ceiling_clusters_and_detectable_difference(tmp_path):
+def test_results_entry_carries_floors_ceiling_and_clusters(tmp_path):
     suite = _suite(tmp_path, {"name": "drafting", "task_type": "generation",
                               "metrics": ["gongmun_format"]}, _drafting_items())
     rows = [{"id": i["id"], "scores": {"gongmun_format": float(k % 2)}} for k, i in enumerate(suite.items)]
     entry = results_entry(suite, rows)
-    assert {"floors", "ceiling", "clusters", "n_clusters", "min_detectable_diff"} <= set(entry)
+    assert {"floors", "ceiling", "clusters", "n_clusters"} <= set(entry)
     assert entry["clusters"]["d/doc0#제7조"] == "doc_id:doc0" and entry["n_clusters"] == 4
-    assert entry["min_detectable_diff"] > 0

@@ -33,22 +33,32 @@ def _planted(tmp_path, *, candidates=("base", "tuned"), floors=False, intervals=
         "across": ("chrf", True, [0.0, 1.0] * (N // 2)),
         "leak": ("pii_leak", False, [0.0] * N),
     }
+    from toolkit.eval.statistics import mean_interval, paired_bootstrap
+
     results = {"reference": candidates[0], "candidates": {c: {"kind": "stage"} for c in candidates},
                "suites": {}}
     for suite, (metric, higher, tuned) in planted.items():
         entry = {"task_type": "generation", "items": N, "metrics": [metric],
                  "higher_is_better": {metric: higher}, "primary_metric": metric,
                  "thresholds": {}, "models": {}}
+        per_candidate = {}
         for c in candidates:
             scores = tuned if c == candidates[-1] else [0.5 if higher else 0.2] * N
+            per_candidate[c] = scores
             rows = _rows(scores, metric)
             write_jsonl(folder / "outputs" / f"{suite}.{c}.jsonl", rows)
+            _, low, high = mean_interval(scores)  # what the eval stage writes
             model = {"scores": {metric: sum(scores) / N}, "items": N, "answered": N, "failed": 0,
+                     "intervals": {metric: {"ci_low": low, "ci_high": high}},
                      "by_task": {"title": {"items": N // 2, metric: sum(scores[1::2]) / (N // 2)},
                                  "article": {"items": N // 2, metric: sum(scores[::2]) / (N // 2)}}}
             if intervals:
                 model["intervals"] = {metric: {"low": 0.11, "high": 0.99}}
             entry["models"][c] = model
+        entry["comparisons"] = {
+            ref: {"reference": ref, "candidates": {
+                c: {metric: paired_bootstrap(per_candidate[ref], per_candidate[c], n_resamples=2000)}
+                for c in candidates if c != ref}} for ref in candidates}
         if floors:  # the shapes the eval stage writes (toolkit/eval/floors.py, contamination.py)
             entry["floors"] = {"empty output": {metric: 0.0123}, "prompt copied": {metric: 0.2345}}
             entry["ceiling"] = {metric: 0.9876}
@@ -104,7 +114,7 @@ def test_planted_results_give_accepted_rejected_and_inconclusive_in_korean(tmp_p
     assert verdicts[("leak", "base")] == "fail"  # 0.2 everywhere: the whole interval above
     assert summary["overall"]["tuned"] == "fail"
     across = next(s for s in summary["suites"] if s["name"] == "across")
-    assert across["interval_source"] == "report"  # no interval in results.json: bootstrapped
+    assert across["interval_source"] == "results"  # the eval's interval, not recomputed
     row = next(r for r in across["rows"] if r["candidate"] == "tuned")
     assert row["low"] < 0.5 < row["high"]
 
@@ -179,3 +189,67 @@ def test_every_built_in_metric_and_suite_has_its_korean_label():
     assert {"acc_raw", "acc_per_char", "acc_per_byte"} <= set(labels.METRICS)  # multiple choice
     suites = {p.name for p in (REPO / "evals").iterdir() if (p / "suite.yaml").is_file()}
     assert suites <= set(labels.SUITES)
+
+
+def _floor_at(tmp_path, value: float, *, failures: dict | None = None):
+    """The planted folder with a no-model floor of `value` on every suite (and, with
+    `failures`, items of the tuned candidate that could not be asked)."""
+    up = _planted(tmp_path)
+    results = json.loads((up.path / "results.json").read_text(encoding="utf-8"))
+    for entry in results["suites"].values():
+        metric = entry["primary_metric"]
+        entry["floors"] = {"question copied": {metric: value}}
+        if failures:
+            entry["models"]["tuned"]["failures"] = failures
+            entry["models"]["tuned"]["answered"] = N - sum(failures.values())
+    write_json(up.path / "results.json", results)
+    return up
+
+
+def test_no_acceptance_where_the_interval_reaches_the_best_no_model_floor(tmp_path):
+    """A verdict needs skill: the tuned model's interval on `above` ([~0.88, ~0.9]) meets
+    the 0.6 minimum, but a program copying the question scores 0.89: 판정 불가, and a
+    floor above the whole interval makes it 부적합; the page says why in Korean."""
+    recipe = _recipe(tmp_path, ACCEPTANCE)
+    summary = build_summary(recipe, {"eval": _floor_at(tmp_path, 0.89)}, generated="2026-12-02")
+    above = next(s for s in summary["suites"] if s["name"] == "above")
+    row = next(r for r in above["rows"] if r["candidate"] == "tuned")
+    assert row["low"] < 0.89 < row["high"] and row["low"] >= 0.6
+    assert (row["verdict"], row["verdict_reason"]) == ("inconclusive", "at_floor")
+    assert above["best_floor"] == {"strategy": "question copied", "score": 0.89}
+    html = render_html(summary, "f" * 64)
+    assert "없는 능력으로도 얻을 수 있는 점수" in html
+    assert summary["overall"]["tuned"] != "pass"
+
+    higher = build_summary(recipe, {"eval": _floor_at(tmp_path / "b", 0.95)}, generated="2026-12-02")
+    above = next(s for s in higher["suites"] if s["name"] == "above")
+    row = next(r for r in above["rows"] if r["candidate"] == "tuned")
+    assert (row["verdict"], row["verdict_reason"]) == ("fail", "below_floor")
+
+    lower = build_summary(recipe, {"eval": _floor_at(tmp_path / "c", 0.5)}, generated="2026-12-02")
+    above = next(s for s in lower["suites"] if s["name"] == "above")
+    assert next(r for r in above["rows"] if r["candidate"] == "tuned")["verdict"] == "pass"
+
+
+def test_a_candidate_that_could_not_be_asked_every_item_is_not_judged(tmp_path):
+    recipe = _recipe(tmp_path, ACCEPTANCE)
+    summary = build_summary(recipe, {"eval": _floor_at(tmp_path, 0.0, failures={"unreachable": 3})},
+                            generated="2026-12-02")
+    above = next(s for s in summary["suites"] if s["name"] == "above")
+    row = next(r for r in above["rows"] if r["candidate"] == "tuned")
+    assert (row["verdict"], row["verdict_reason"]) == ("inconclusive", "not_asked")
+    html = render_html(summary, "f" * 64)
+    assert "3개 문항을 묻지 못했습니다" in html and f"응답 {N - 3}/{N}" in html
+
+
+def test_results_without_intervals_are_not_recomputed_by_the_report(tmp_path):
+    up = _planted(tmp_path)
+    results = json.loads((up.path / "results.json").read_text(encoding="utf-8"))
+    for entry in results["suites"].values():
+        for model in entry["models"].values():
+            del model["intervals"]
+    write_json(up.path / "results.json", results)
+    summary = build_summary(_recipe(tmp_path, ACCEPTANCE), {"eval": up}, generated="2026-12-02")
+    row = next(r for s in summary["suites"] if s["name"] == "above" for r in s["rows"]
+               if r["candidate"] == "tuned")
+    assert (row["verdict"], row["verdict_reason"]) == ("inconclusive", "no_interval")

@@ -296,19 +296,13 @@ def floors_command(recipe_path, overrides=(), json_out=None) -> int:
 def results_entry(suite, reference_rows: list[dict] | None = None) -> dict:
     """What the eval stage adds to a suite's entry in results.json: `floors` and
     `ceiling` (`suite_floors`), `clusters` ({item id: cluster}, what the bootstrap
-    resamples) and `min_detectable_diff` (the smallest difference of the primary metric
-    the suite can detect at its item count, from the reference candidate's scores)."""
-    from toolkit.eval.statistics import detectable_difference, item_clusters
+    resamples) and their count. (`min_detectable_diff` comes from the candidates' paired
+    differences: `results.detectable_difference_entry`.)"""
+    from toolkit.eval.statistics import item_clusters
 
     entry = suite_floors(suite)
     del entry["primary_metric"]
     clusters = item_clusters(suite.items)
     entry["clusters"] = clusters
     entry["n_clusters"] = len(set(clusters.values()))
-    answered = [r for r in reference_rows or [] if not r.get("failed")
-                and suite.primary in r.get("scores", {})]
-    entry["min_detectable_diff"] = (
-        detectable_difference([r["scores"][suite.primary] for r in answered],
-                              clusters=[clusters.get(r["id"], r["id"]) for r in answered])
-        if len(answered) > 1 else None)
     return entry

@@ -138,8 +138,10 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
                      f"the absolute limit {limits[c.metric]:g}")
         row.verdict = "pass" if ok else "fail"
         row.message = (
-            f"{name}: candidate {c.mean_candidate:.4f} vs baseline {c.mean_baseline:.4f} on "
-            f"{c.n_items} items, diff {c.diff:+.4f}, {_pct(confidence)} CI "
+            f"{name}: candidate {c.mean_candidate:.4f} (answered "
+            f"{_answered(c.n_items, c.unanswered_candidate)}) vs baseline "
+            f"{c.mean_baseline:.4f} (answered {_answered(c.n_items, c.unanswered_baseline)}), "
+            f"every item counted, diff {c.diff:+.4f}, {_pct(confidence)} CI "
             f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]; {rule}"
         )
     return GateResult(rows, max_drop, confidence)
@@ -159,7 +161,11 @@ def write_junit(result: GateResult, path: Path) -> None:
                              name=f"{row.suite}/{row.metric}", time="0")
         numbers = {"margin": -result.max_drop, "baseline": row.mean_baseline,
                    "candidate": row.mean_candidate, "diff": row.diff, "ci_low": row.ci_low,
-                   "ci_high": row.ci_high, "p_value": row.p_value, "items": row.n_items}
+                   "ci_high": row.ci_high, "p_value": row.p_value, "items": row.n_items,
+                   "answered_baseline": (row.n_items - row.unanswered_baseline
+                                         if row.n_items else None),
+                   "answered_candidate": (row.n_items - row.unanswered_candidate
+                                          if row.n_items else None)}
         case_props = ET.SubElement(case, "properties")
         for key, value in numbers.items():
             if value is not None:
@@ -183,6 +189,11 @@ def write_junit(result: GateResult, path: Path) -> None:
 _VERDICT_STYLE = {"pass": "green", "fail": "bold red", "missing": "bold red", "new": "yellow"}
 
 
+def _answered(items: int, unanswered: int) -> str:
+    """'n/N': how many of the suite's items the candidate answered (응답 n/N)."""
+    return f"{items - unanswered}/{items}"
+
+
 def _num(value: float | None, spec: str = ".3f") -> str:
     return "-" if value is None else format(value, spec)
 
@@ -201,16 +212,17 @@ def format_table(result: GateResult | Sequence[Comparison]) -> Table:
     table = Table(title=title, title_justify="left", box=None, padding=(0, 1, 0, 0))
     table.add_column("suite", overflow="fold")
     table.add_column("metric", overflow="fold")
-    for name in ("baseline", "candidate", "Δ", f"{_pct(confidence)} CI",
+    for name in ("baseline", "candidate", "Δ", f"{_pct(confidence)} CI", "answered",
                  "verdict" if is_gate else "p"):
         table.add_column(name, justify="left" if name == "verdict" else "right", no_wrap=True)
     for r in rows:
         last = r.verdict if is_gate else _num(r.p_value, ".2g")
         if r.diff is None:
-            cells = ["-", "-", "-", f"only in {r.present_in}"]
+            cells = ["-", "-", "-", f"only in {r.present_in}", "-"]
         else:
             cells = [_num(r.mean_baseline), _num(r.mean_candidate), _num(r.diff, "+.3f"),
-                     f"[{r.ci_low:+.3f},{r.ci_high:+.3f}]"]
+                     f"[{r.ci_low:+.3f},{r.ci_high:+.3f}]",
+                     _answered(r.n_items, r.unanswered_candidate)]
         style = _VERDICT_STYLE.get(last, "") if is_gate else ""
         table.add_row(escape(r.suite), escape(r.metric), *(escape(c) for c in cells),
                       f"[{style}]{last}[/]" if style else escape(last))
@@ -237,15 +249,17 @@ def _load_pair(baseline: str, candidate: str, allow_suite_change: bool = True,
         console.print(f"[yellow]warning[/] suite '{escape(name)}' has a different suite_hash on "
                       f"each side: same item ids, changed content; items are paired by id only.",
                       highlight=False, soft_wrap=True)
-    left_out: dict[str, set[str]] = {}
-    for side in (baseline, candidate):
-        for suite, ids in failed_items(side).items():
-            left_out.setdefault(suite, set()).update(ids)
-    for suite, ids in left_out.items():
-        console.print(f"[yellow]warning[/] suite '{escape(suite)}': {len(ids)} item(s) never got "
-                      f"an answer on one side and are left out of the paired comparison.",
-                      highlight=False, soft_wrap=True)
-    return base, cand, primary, directions, left_out
+    failed = [failed_items(side) for side in (baseline, candidate)]
+    unanswered = {suite: (len(failed[0].get(suite, ())), len(failed[1].get(suite, ())))
+                  for suite in {*failed[0], *failed[1]}}
+    for suite, counts in sorted(unanswered.items()):
+        for side, n, scores in (("baseline", counts[0], base), ("candidate", counts[1], cand)):
+            if n:
+                total = len(next(iter(scores.get(suite, {None: {}}).values())))
+                console.print(f"[yellow]warning[/] suite '{escape(suite)}': the {side} answered "
+                              f"{total - n}/{total} items; the {n} it did not answer count with "
+                              f"the worst score of each metric.", highlight=False, soft_wrap=True)
+    return base, cand, primary, directions, unanswered
 
 
 def with_candidate(folder: str, name: str) -> str:
@@ -294,24 +308,27 @@ def compare_candidates(folder: str, reference: str | None = None,
                               f"({', '.join(names)}).")
     ref_path = with_candidate(folder, reference)
     primary_of = primary_metrics(ref_path)
+    ref_failed = failed_items(ref_path)
     rows: list[dict] = [
         {"suite": suite, "metric": metric, "candidate": reference, "reference": True,
          "primary": metric == primary_of.get(suite, next(iter(by_metric))),
-         "mean": float(np.mean(list(values.values()))), "n_items": len(values)}
+         "mean": float(np.mean(list(values.values()))), "n_items": len(values),
+         "unanswered_candidate": len(ref_failed.get(suite, ()))}
         for suite, by_metric in load_scores(ref_path).items()
         for metric, values in by_metric.items() if not metrics or metric in metrics]
     for name in names:
         if name == reference:
             continue
-        base, cand, primary, directions, left_out = _load_pair(ref_path, with_candidate(folder, name))
+        base, cand, primary, directions, unanswered = _load_pair(ref_path,
+                                                                 with_candidate(folder, name))
         for c in compare(base, cand, metrics=metrics, primary=primary, directions=directions,
                          n_resamples=n_resamples, seed=seed, confidence=confidence,
-                         left_out=left_out, clusters=suite_clusters(ref_path)):
+                         unanswered=unanswered, clusters=suite_clusters(ref_path)):
             rows.append({"suite": c.suite, "metric": c.metric, "candidate": name,
                          "reference": False, "primary": c.primary, "mean": c.mean_candidate,
                          **{k: v for k, v in c.as_dict().items()
                             if k in ("diff", "ci_low", "ci_high", "p_value", "test", "n_items",
-                                     "n_left_out", "higher_is_better", "confidence",
+                                     "unanswered_candidate", "higher_is_better", "confidence",
                                      "present_in")}})
     order = {n: k for k, n in enumerate(names)}
     table = rows
@@ -343,15 +360,16 @@ def format_candidates_table(reference: str, rows: list[dict]) -> Table:
                   f"{_pct(confidence)} CI", title_justify="left", box=None, padding=(0, 1, 0, 0))
     for name in ("suite", "metric", "candidate"):
         table.add_column(name, overflow="fold")
-    for name in ("mean", "Δ", f"{_pct(confidence)} CI", "p", "n"):
+    for name in ("mean", "Δ", f"{_pct(confidence)} CI", "p", "answered"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in rows:
         if r["reference"]:
-            cells = [_num(r["mean"]), "ref", "", "", ""]
+            cells = [_num(r["mean"]), "ref", "", "", _answered(r["n_items"],
+                                                               r.get("unanswered_candidate", 0))]
         elif r.get("diff") is None:
             cells = ["-", "-", f"only in {r.get('present_in')}", "", ""]
         else:
-            n = f"{r['n_items']}" + (f" (-{r['n_left_out']})" if r.get("n_left_out") else "")
+            n = _answered(r["n_items"], r.get("unanswered_candidate", 0))
             cells = [_num(r["mean"]), _num(r["diff"], "+.3f"),
                      f"[{r['ci_low']:+.3f},{r['ci_high']:+.3f}]", _num(r["p_value"], ".2g"), n]
         metric = r["metric"] + (" *" if r["primary"] else "")
@@ -377,9 +395,9 @@ def compare_command(a: str, b: str | None = None, metrics: Sequence[str] | str |
         else:
             console.print(format_candidates_table(ref, rows))
         return 0
-    base, cand, primary, directions, left_out = _load_pair(a, b)
+    base, cand, primary, directions, unanswered = _load_pair(a, b)
     comparisons = compare(base, cand, metrics=_split_names(metrics), primary=primary,
-                          directions=directions, left_out=left_out,
+                          directions=directions, unanswered=unanswered,
                           clusters={**suite_clusters(b), **suite_clusters(a)})
     if json_out:
         sys.stdout.write(json.dumps([c.as_dict() for c in comparisons], ensure_ascii=False,
@@ -401,10 +419,10 @@ def gate_command(baseline: str, candidate: str, max_drop: float = 0.02,
     unless `allow_suite_change`. The bootstrap resamples the clusters results.json
     records (items of one document or template together)."""
     baseline, candidate = _candidate_of(baseline, candidate)
-    base, cand, primary, directions, left_out = _load_pair(baseline, candidate,
-                                                           allow_suite_change)
+    base, cand, primary, directions, unanswered = _load_pair(baseline, candidate,
+                                                             allow_suite_change)
     comparisons = compare(base, cand, primary=primary, directions=directions,
-                          confidence=confidence, left_out=left_out,
+                          confidence=confidence, unanswered=unanswered,
                           clusters={**suite_clusters(candidate), **suite_clusters(baseline)})
     result = gate(comparisons, max_drop=max_drop, confidence=confidence, all_metrics=all_metrics)
     console.print(format_table(result))

@@ -684,6 +684,13 @@ def higher_is_better(name: str) -> bool:
     return True if name in CHOICE_METRICS else metric(name).higher_is_better
 
 
+def worst_score(name: str) -> float:
+    """What an item a candidate did not answer (a failure, a timeout, a malformed reply)
+    scores on metric `name`: the metric's worst value, 0 where higher is better, 1 (a
+    leak) where lower is better. Every metric scores in [0, 1]."""
+    return 0.0 if higher_is_better(name) else 1.0
+
+
 def score(name: str, output: str, reference: str, item: dict | None = None) -> float:
     """Score `output` with the registered metric `name`."""
     return metric(name).score(output, reference, item)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from toolkit.eval.metrics import score
+from toolkit.eval.metrics import score, worst_score
 from toolkit.eval.suite import CHOICE_METRICS, Suite
 from toolkit.generation import OnBatch, choice_logprobs, generate, prompt_hash, render_prompt
 
@@ -106,8 +106,9 @@ def score_answers(suite: Suite, prompt_hashes: list[str], *,
     `choice_logprobs`, each item's log-probability of each choice; or instead
     `letter_picks`, the choice an endpoint named by its letter (None: unreadable, scored
     wrong; such rows say `choice_scoring: letter`); `failed`, the reason an item got no
-    answer, else None. A failed row has `failed` and no scores: it is never scored as
-    an empty answer."""
+    answer, else None. A failed row has `failed` and the worst score of every metric
+    (`metrics.worst_score`: 0, or a leak for pii_leak): every item counts, so a candidate
+    cannot raise its mean by failing the items it is unsure of."""
     items = suite.items
     failed = failed or [None] * len(items)
     rows = [{"id": item["id"], "task": (item.get("meta") or {}).get("task"),
@@ -142,6 +143,8 @@ def score_answers(suite: Suite, prompt_hashes: list[str], *,
             row["output"] = item["choices"][main] if main is not None else ""
         for metric in suite.choice_metrics:
             row["scores"][metric] = float(picked[CHOICE_METRICS[metric]] == item["answer"])
-    for row in rows:  # metrics in the suite's order
+    for row in rows:  # metrics in the suite's order; a failed item scores the worst
+        if row.get("failed"):
+            row["scores"] = {m: worst_score(m) for m in suite.metrics}
         row["scores"] = {m: row["scores"][m] for m in suite.metrics if m in row["scores"]}
     return rows

@@ -144,10 +144,14 @@ def _results(recipe: Recipe, suites, scored: dict,
              corpus_figures: dict | None = None) -> tuple[dict, dict]:
     from toolkit.eval.contamination import contamination_statement
     from toolkit.eval.floors import results_entry as floor_entry
-    from toolkit.eval.results import compare_with_reference, summarize
+    from toolkit.eval.results import (
+        compare_with_reference,
+        detectable_difference_entry,
+        summarize,
+    )
 
     reference = recipe.eval.reference_name
-    results: dict = {"reference": reference,
+    results: dict = {"reference": reference, "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
                      "candidates": {name: s.info for name, s in scored.items()},
                      "suites": {}}
     figures = {}
@@ -180,10 +184,15 @@ def _results(recipe: Recipe, suites, scored: dict,
                 figures[f"{suite.name}/{name}/{metric}"] = round(value, 4)
             if summary["failed"]:
                 figures[f"{suite.name}/{name}/failed"] = summary["failed"]
+        rows = {name: s.rows[suite.name] for name, s in scored.items()}
         entry.update(floor_entry(suite, scored[reference].rows[suite.name]))
-        entry["comparison"] = compare_with_reference(
-            suite, {name: s.rows[suite.name] for name, s in scored.items()}, reference,
-            n_resamples=BOOTSTRAP_RESAMPLES, seed=recipe.seed)
+        entry.update(detectable_difference_entry(suite, rows, reference))
+        # Every candidate against every other, so a verdict against any reference reads
+        # its paired interval here (the report recomputes nothing).
+        entry["comparisons"] = {
+            ref: compare_with_reference(suite, rows, ref, n_resamples=BOOTSTRAP_RESAMPLES,
+                                        seed=recipe.seed) for ref in rows}
+        entry["comparison"] = entry["comparisons"][reference]
         entry["contamination"] = contamination_statement(suite, corpus_figures)
         results["suites"][suite.name] = entry
     return results, figures

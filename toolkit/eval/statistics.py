@@ -5,8 +5,8 @@ Both sides scored the same items, so every test here is paired: item by item, ne
 means side by side. An eval result is an eval stage folder (`results.json` and
 `outputs/<suite>.<candidate>.jsonl`, one row per item with `id` and `scores`) or one such
 JSONL file. `PATH:NAME` picks a candidate of a folder (`PATH:base`, `PATH:tuned`,
-`PATH:vendor-a`; default: tuned). Items a candidate never got an answer for (rows with
-`failed`) carry no scores; comparisons leave them out on both sides and say how many.
+`PATH:vendor-a`; default: tuned). An item a candidate never got an answer for (a row
+with `failed`) counts with the worst score of each metric, in every comparison.
 
     base, cand = load_scores("runs/main/eval"), load_scores("runs/candidate/eval")
     rows = compare(base, cand, primary=primary_metrics("runs/main/eval"))
@@ -27,7 +27,7 @@ import numpy as np
 
 from toolkit.artifacts import MANIFEST, verify_folder
 from toolkit.errors import ArtifactError, DataError, GongmuError
-from toolkit.eval.metrics import higher_is_better
+from toolkit.eval.metrics import higher_is_better, worst_score
 from toolkit.plugins import PluginError
 
 Scores = dict[str, dict[str, dict[str, float]]]  # suite -> metric -> item id -> score
@@ -187,6 +187,7 @@ def suite_hashes(path: Path | str) -> dict[str, str]:
 def _scores_from_jsonl(path: Path, default_suite: str) -> Scores:
     scores: Scores = {}
     first_line: dict[tuple[str, str], int] = {}
+    unanswered: dict[str, list[tuple[str, str]]] = {}
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
@@ -197,9 +198,13 @@ def _scores_from_jsonl(path: Path, default_suite: str) -> Scores:
             except ValueError as exc:
                 raise ArtifactError(f"{where}: not valid JSON ({exc}).") from None
             row = row if isinstance(row, dict) else {}
-            if row.get("failed") and row.get("id") not in (None, "") and not row.get("scores"):
-                continue  # never answered: no scores (see failed_items)
             item_id, item_scores = row.get("id"), row.get("scores")
+            if row.get("failed") and item_id not in (None, "") and not item_scores:
+                # never answered, from an eval before every item counted: the worst score
+                # of each metric its suite scores (known from its other rows, below)
+                unanswered.setdefault(str(row.get("suite") or default_suite), []).append(
+                    (str(item_id), where))
+                continue
             if item_id in (None, "") or not isinstance(item_scores, dict) or not item_scores:
                 raise DataError(f"{where}: a per-item row needs an 'id' and a 'scores' object.")
             suite, item_id = str(row.get("suite") or default_suite), str(item_id)
@@ -217,6 +222,13 @@ def _scores_from_jsonl(path: Path, default_suite: str) -> Scores:
                 if not isinstance(value, (int, float)) or not math.isfinite(value):
                     raise DataError(f"{where}: score {metric}={value!r} is not a finite number.")
                 metrics[metric][item_id] = float(value)
+    for suite, ids in unanswered.items():
+        for item_id, where in ids:
+            if suite not in scores:
+                raise DataError(f"{where}: item '{item_id}' failed, and no row of suite "
+                                f"'{suite}' says which metrics it scores.")
+            for metric, values in scores[suite].items():
+                values.setdefault(item_id, worst_score(metric))
     if not scores:
         raise DataError(f"{path} has no rows with scores.")
     return scores
@@ -264,13 +276,14 @@ def check_confidence(confidence: float) -> None:
 
 # Item meta keys naming the cluster an item belongs to, first found wins: items built
 # from one source document, or written from one template, are not independent.
-CLUSTER_KEYS = ("cluster", "template", "request_type", "doc_id")
+CLUSTER_KEYS = ("cluster", "scenario", "template", "request_type", "doc_id")
 
 
 def item_cluster(item: dict) -> str:
-    """The cluster of an eval item: its meta `cluster`, `template`, `request_type` (the
-    template of a request) or `doc_id`; else, for
-    a builder's id "<suite>/<document>#<part>", the document; else the item itself."""
+    """The cluster of an eval item: its meta `cluster`, `scenario` (pii-leak: one story
+    told several ways), `template`, `request_type` (the template of a request) or
+    `doc_id`; else, for a builder's id "<suite>/<document>#<part>", the document; else
+    the item itself."""
     meta = item.get("meta") or {}
     for key in CLUSTER_KEYS:
         if meta.get(key) not in (None, ""):
@@ -355,6 +368,34 @@ def detectable_difference(values, *, clusters=None, confidence: float = 0.95,
     return z * math.sqrt(2 * var_mean)
 
 
+def _cluster_robust_var_of_mean(d: np.ndarray, clusters) -> float:
+    """The variance of the mean of `d`, clusters as the units (CR1 correction)."""
+    index = _cluster_index(clusters, d.size)
+    resid = d - d.mean()
+    if index is None:
+        return float((resid ** 2).sum()) / (d.size * (d.size - 1))
+    k = int(index.max()) + 1
+    totals = np.bincount(index, weights=resid, minlength=k)
+    return float((totals ** 2).sum()) / d.size ** 2 * (k / max(1, k - 1))
+
+
+def paired_detectable_difference(a, b, *, clusters=None, confidence: float = 0.95,
+                                 power: float = 0.8) -> float:
+    """The smallest true difference of means (b - a) a paired two-sided test at
+    1 - `confidence` detects with `power`: (z_(1-alpha/2) + z_power) x the cluster-robust
+    standard error of the mean paired difference. Never below 1/n, the smallest step a
+    mean over n items can take, so a suite whose candidates agree item by item does not
+    claim to detect a difference of 0."""
+    from statistics import NormalDist
+
+    a, b = _paired_arrays(a, b)
+    d = b - a
+    if d.size < 2:
+        return 1.0
+    z = NormalDist().inv_cdf(1 - (1 - confidence) / 2) + NormalDist().inv_cdf(power)
+    return max(z * math.sqrt(_cluster_robust_var_of_mean(d, clusters)), 1.0 / d.size)
+
+
 def paired_bootstrap(a, b, *, n_resamples: int = 10000, seed: int = 0,
                      confidence: float = 0.95, clusters=None) -> dict:
     """Mean of `a`, mean of `b`, their difference `diff` (b - a), the percentile bootstrap
@@ -436,7 +477,9 @@ class Comparison:
     mcnemar: dict | None = None
     n_resamples: int = 10000
     seed: int = 0
-    n_left_out: int = 0  # items one side never got an answer for (failed), left out of both
+    # items each side never got an answer for (failed): counted with the worst score
+    unanswered_baseline: int = 0
+    unanswered_candidate: int = 0
     baseline: np.ndarray = field(default=None, repr=False)  # per-item, aligned by id
     candidate: np.ndarray = field(default=None, repr=False)
     clusters: list | None = field(default=None, repr=False)  # per-item cluster labels
@@ -481,14 +524,15 @@ def _direction(suite: str, metric: str, directions: Directions | None) -> bool |
 def compare(baseline: Scores, candidate: Scores, *, metrics: Sequence[str] | None = None,
             primary: dict[str, str] | None = None, directions: Directions | None = None,
             n_resamples: int = 10000, seed: int = 0, confidence: float = 0.95,
-            left_out: dict[str, set[str]] | None = None,
+            unanswered: dict[str, tuple[int, int]] | None = None,
             clusters: dict[str, dict[str, str]] | None = None) -> list[Comparison]:
     """Every suite and metric of `baseline` vs `candidate`, items paired by id (`metrics`:
     only these). A suite or metric one side lacks is a row with `present_in` naming the
     side that has it. Each row says whether higher is better: from `directions` (what
     the eval results recorded), else from the installed metric of that name.
-    `left_out` ({suite: ids}, the items either side never got an answer for) are dropped
-    from both sides; each row counts them in `n_left_out`. `clusters` ({suite: {item
+    `unanswered` ({suite: (baseline, candidate)}, how many items each side never got an
+    answer for) is recorded on each row: those items are compared with the worst score
+    they carry, never dropped. `clusters` ({suite: {item
     id: cluster}}, as results.json records them) make the bootstrap resample clusters;
     without them, a builder item's id "<suite>/<document>#<part>" names its cluster.
     Raises ComparisonError when a suite's item sets differ, when no suite is on both
@@ -521,11 +565,10 @@ def compare(baseline: Scores, candidate: Scores, *, metrics: Sequence[str] | Non
                 row.present_in = "baseline" if metric in base else "candidate"
                 rows.append(row)
                 continue
-            skip = (left_out or {}).get(suite, set())
-            base_ids, cand_ids = set(base[metric]) - skip, set(cand[metric]) - skip
+            base_ids, cand_ids = set(base[metric]), set(cand[metric])
             if base_ids != cand_ids:
                 raise _item_mismatch(suite, base_ids, cand_ids)
-            row.n_left_out = len(skip)
+            row.unanswered_baseline, row.unanswered_candidate = (unanswered or {}).get(suite, (0, 0))
             ids = sorted(base_ids)
             if not ids:
                 raise ComparisonError(f"Suite '{suite}': no item was answered on both sides.")

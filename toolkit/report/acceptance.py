@@ -1,5 +1,6 @@
-"""Acceptance verdicts judged on interval bounds, and the small percentile bootstrap the
-report uses when the eval's results.json carries no interval.
+"""Acceptance verdicts judged on interval bounds the eval computed (results.json: each
+mean's cluster-bootstrap interval, every pair of candidates' paired interval); the report
+recomputes none of them.
 
 A criterion is one of:
 
@@ -11,49 +12,56 @@ A criterion is one of:
 
 A verdict is "pass" (the whole interval meets the criterion), "fail" (the whole interval
 misses it) or "inconclusive" (the interval straddles it); never judged on the mean.
+
+A verdict needs skill (`judge`): "pass" also asks that the whole interval lie beyond the
+suite's best no-model floor (a program that reads nothing scores that much), and that the
+candidate could be asked every item. Otherwise the verdict is "fail" or "inconclusive",
+with the reason.
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
-RESAMPLES = 2000
 CONFIDENCE = 0.95
+# Failure kinds that mean the candidate could not be asked at all (the endpoint was
+# down or the suite's deadline passed), not that it answered badly.
+NOT_ASKED_KINDS = ("unreachable", "deadline", "suite_deadline")
 
 
-def percentile_interval(scores: list[float], *, seed: int, resamples: int = RESAMPLES,
-                        confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The percentile-bootstrap interval of the mean of `scores` (items resampled)."""
-    values = np.asarray(scores, dtype=float)
-    if values.size == 0:
-        return math.nan, math.nan
-    if values.size == 1 or np.all(values == values[0]):
-        return float(values[0]), float(values[0])
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, values.size, (resamples, values.size))].mean(axis=1)
-    tail = (1 - confidence) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
-
-
-def paired_interval(candidate: list[float], reference: list[float], *, seed: int,
-                    resamples: int = RESAMPLES, confidence: float = CONFIDENCE
-                    ) -> tuple[float, float, float]:
-    """(mean difference, low, high) of candidate - reference, items resampled in pairs."""
-    diff = np.asarray(candidate, dtype=float) - np.asarray(reference, dtype=float)
-    low, high = percentile_interval(list(diff), seed=seed, resamples=resamples,
-                                    confidence=confidence)
-    return (float(diff.mean()) if diff.size else math.nan), low, high
-
-
-def smallest_detectable_difference(differences: list[float]) -> float | None:
-    """About the smallest mean difference a paired test at 5% significance detects with 80%
-    power at this item count: (1.96 + 0.84) * sd / sqrt(n)."""
-    values = np.asarray(differences, dtype=float)
-    if values.size < 2:
+def best_floor(floors: dict[str, float] | None, higher_is_better: bool) -> tuple[str, float] | None:
+    """(strategy, score) of the strongest no-model strategy, or None without floors."""
+    if not floors:
         return None
-    return float(2.8 * values.std(ddof=1) / math.sqrt(values.size))
+    pick = max if higher_is_better else min
+    name = pick(floors, key=lambda k: floors[k])
+    return name, float(floors[name])
+
+
+def judge(criterion: dict | None, higher_is_better: bool, low: float, high: float,
+          diff_low: float | None = None, diff_high: float | None = None, *,
+          floor: tuple[str, float] | None = None, not_asked: int = 0) -> tuple[str, str | None]:
+    """(verdict, reason) for one suite x candidate: `verdict` on the criterion, then the
+    skill rules. reason is None, "not_asked" (items the candidate could not be asked:
+    "inconclusive"), "at_floor" (the interval reaches the best floor: "inconclusive"),
+    "below_floor" (the whole interval is no better than the floor: "fail") or
+    "no_interval" (results.json has no interval for it: "inconclusive")."""
+    base = verdict(criterion, higher_is_better, low, high, diff_low, diff_high)
+    if base in ("none", "reference"):
+        return base, None
+    if math.isnan(low) or math.isnan(high):
+        return "inconclusive", "no_interval"
+    if not_asked and base != "fail":
+        return "inconclusive", "not_asked"
+    if floor is not None and base != "fail":
+        level = floor[1]
+        beyond = low > level if higher_is_better else high < level
+        short = high <= level if higher_is_better else low >= level
+        if short:
+            return "fail", "below_floor"
+        if not beyond:
+            return "inconclusive", "at_floor"
+    return base, None
 
 
 def verdict(criterion: dict | None, higher_is_better: bool, low: float, high: float,

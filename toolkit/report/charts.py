@@ -77,11 +77,16 @@ def intervals_svg(suite: dict, language: str) -> str:
     level = criterion.get("minimum", criterion.get("maximum"))
     if level is not None:
         ax.axvline(float(level), color="#a11", linestyle="--", linewidth=1.2)
+    floor = suite.get("best_floor")
+    if floor is not None:  # what a program with no model scores: 적합 must clear it
+        ax.axvline(float(floor["score"]), color="#777", linestyle=":", linewidth=1.4)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     ko = _ko(language)
+    notes = ([("파선: 기준" if ko else "dashed: criterion")] if level is not None else []) + (
+        [("점선: 모델 없는 전략의 최고 점수" if ko else "dotted: best no-model score")]
+        if floor is not None else [])
     ax.set_xlabel(("평균과 95% 신뢰구간" if ko else "mean and 95% interval")
-                  + (" (점선: 기준)" if ko and level is not None else
-                     " (dashed: criterion)" if level is not None else ""))
+                  + (f" ({', '.join(notes)})" if notes else ""))
     return svg_text(fig)

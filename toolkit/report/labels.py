@@ -163,8 +163,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "higher_better": ("높을수록 좋음", "higher is better"),
     "lower_better": ("낮을수록 좋음", "lower is better"),
     "interval_from_results": ("평가 단계가 계산한 구간", "interval from the eval stage"),
-    "interval_from_report": ("보고서가 문항별 점수로 다시 계산한 구간(부트스트랩 {n}회)",
-                             "interval recomputed by the report from per-item scores ({n} bootstrap resamples)"),
     "acceptance_note": (
         "판정은 평균이 아니라 95% 신뢰구간의 경계로 내립니다. 구간 전체가 기준을 충족하면 ‘적합’, "
         "구간 전체가 기준에 미달하면 ‘부적합’, 구간이 기준에 걸쳐 있으면 ‘판정 불가’입니다. "
@@ -173,6 +171,19 @@ TEXT: dict[str, tuple[str, str]] = {
         "meets the criterion: accepted; the whole interval misses it: rejected; the interval straddles "
         "it: inconclusive. Verdicts are also shown by symbol (● accepted, ✕ rejected, ▲ inconclusive) "
         "and in words, never by colour alone."),
+    "reason_at_floor": ("신뢰구간이 모델 없이 얻을 수 있는 최고 점수({f}: {v})에 닿아 있습니다. 없는 능력으로도 얻을 수 있는 점수이므로 적합으로 판정하지 않습니다.",
+                        "The interval reaches the best score a program with no model gets ({f}: {v}): a score one can get without the skill is not accepted."),
+    "reason_below_floor": ("신뢰구간 전체가 모델 없이 얻을 수 있는 최고 점수({f}: {v})에 미치지 못합니다. 없는 능력으로도 얻을 수 있는 점수보다 낮습니다.",
+                           "The whole interval is no better than a program with no model ({f}: {v})."),
+    "reason_not_asked": ("평가 대상에 {n}개 문항을 묻지 못했습니다(접속 불가 또는 시간 초과). 모든 문항을 묻기 전에는 판정할 수 없습니다.",
+                         "{n} items could not be asked (the endpoint was down or the deadline passed): no verdict before every item is asked."),
+    "reason_no_interval": ("평가 결과에 신뢰구간이 없습니다. 현재 버전으로 gongmu eval을 다시 실행하십시오.",
+                           "The eval's results carry no interval: re-run gongmu eval with this version."),
+    "answered_of": ("응답 {a}/{n}", "answered {a}/{n}"),
+    "answered_note": ("답하지 않은 문항(오류, 시간 초과, 거절된 요청, 형식이 잘못된 답)은 각 지표의 최저 점수로 셉니다. 개인정보 유출 지표에서는 유출로 셉니다.",
+                      "An item a candidate did not answer (an error, a timeout, a refused request, a malformed reply) counts as the worst score of each metric, and as a leak for pii_leak."),
+    "floor_rule_note": ("적합은 기준 충족에 더해 신뢰구간 전체가 ‘모델 없는 전략’의 최고 점수보다 높아야 합니다. 문서를 읽지 않고 질문을 베끼거나 정해진 틀만 채우는 프로그램도 얻을 수 있는 점수로는 적합이 되지 않습니다.",
+                        "Acceptance also needs the whole interval above the best no-model strategy: a score a program that reads nothing, copies the question or fills a template can reach is not accepted."),
     "no_floor_note": ("이번 평가 결과에는 하한·상한(모델 없는 전략과 정답 자체 점수)이 포함되어 있지 않습니다.",
                       "This eval's results include no floors or ceiling."),
     "kind": ("유형", "kind"), "source": ("출처", "source"),
@@ -282,10 +293,6 @@ TEXT: dict[str, tuple[str, str]] = {
                     "with the opposite legal meaning can score high. Facts and legal accuracy need the sample "
                     "outputs read by a person."),
     "interval_method_results": ("신뢰구간은 평가 단계가 계산한 값입니다.", "Intervals are the eval stage's."),
-    "interval_method_report": ("신뢰구간은 보고서가 문항별 점수를 문항 단위로 재표본추출(백분위 부트스트랩)하여 계산했습니다. "
-                               "같은 문서에서 나온 문항끼리 비슷하면 실제 불확실성은 이보다 클 수 있습니다.",
-                               "Intervals were computed by the report with an item-level percentile bootstrap; "
-                               "when items from one document are alike, the real uncertainty may be larger."),
     "reviewer": ("검토자", "Reviewer"), "organisation": ("소속", "Organisation"),
     "review_date": ("검토일", "Date"), "opinion": ("검토 의견", "Opinion"),
     "signature": ("서명", "Signature"),

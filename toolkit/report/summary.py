@@ -2,10 +2,11 @@
 (manifests, results.json, outputs/*.jsonl, verification.json), never from another stage's
 code. The HTML and the PDF are rendered from this file alone (`toolkit.report.render`).
 
-What the eval provides is used as it is: intervals, floors and ceiling, contamination
-statements and candidate latency or cost when results.json has them. When it has no
-interval, the report computes a percentile bootstrap over the per-item scores itself and
-says so; when it has no floors or a single candidate, those parts are left out.
+What the eval provides is used as it is, and nothing it computed is computed again:
+intervals of every mean and every pair of candidates, floors and ceiling, the smallest
+detectable difference, contamination statements and candidate latency or cost. A figure
+results.json lacks (an eval from an older gongmu) is left out, and a verdict that needs
+it is 판정 불가 until the eval is re-run.
 """
 
 from __future__ import annotations
@@ -24,11 +25,6 @@ SCHEMA = 1
 
 
 # --------------------------------------------------------------------------- eval
-
-
-def _scores_by_id(rows: list[dict], metric: str) -> dict[str, float]:
-    return {r["id"]: float(r["scores"][metric]) for r in rows
-            if not r.get("failed") and metric in (r.get("scores") or {})}
 
 
 def _interval_from_results(model: dict, metric: str) -> tuple[float, float] | None:
@@ -113,41 +109,40 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
     rows_of = {c: read_jsonl(eval_dir / "outputs" / f"{name}.{c}.jsonl")
                if (eval_dir / "outputs" / f"{name}.{c}.jsonl").is_file() else [] for c in models}
     compared = (criterion or {}).get("non_inferiority", {}).get("reference", reference)
-    seed = recipe.seed
+    bounds = _floors(entry, metric)
+    floor = acc.best_floor((bounds or {}).get("floor"), higher)
+    comparisons = entry.get("comparisons") or {}
+    if not comparisons and (entry.get("comparison") or {}).get("reference"):
+        comparisons = {entry["comparison"]["reference"]: entry["comparison"]}
     interval_sources = set()
     table = []
     for cand, model in models.items():
-        scores = _scores_by_id(rows_of[cand], metric)
         mean = model.get("scores", {}).get(metric)
         interval = _interval_from_results(model, metric) or _threshold_interval(model, metric)
         if interval is not None:
             interval_sources.add("results")
-        elif scores:
-            interval = acc.percentile_interval(list(scores.values()), seed=seed)
-            interval_sources.add("report")
-        else:
+        else:  # an eval from before results.json carried every interval: not judged here
             interval = (math.nan, math.nan)
+        failures = model.get("failures") or {}
+        not_asked = sum(n for kind, n in failures.items() if kind in acc.NOT_ASKED_KINDS)
         row = {"candidate": cand, "metric": metric, "mean": mean, "low": interval[0],
                "high": interval[1], "items": model.get("items"),
-               "answered": model.get("answered"), "failed": model.get("failed", 0)}
+               "answered": model.get("answered"), "failed": model.get("failed", 0),
+               "not_asked": not_asked}
         diff_low = diff_high = None
         if criterion and "non_inferiority" in criterion:
             if cand == compared:
-                row["verdict"] = "reference"
+                row["verdict"], row["verdict_reason"] = "reference", None
                 table.append(row)
                 continue
-            known = (((entry.get("comparison") or {}).get("candidates") or {}).get(cand) or {}
-                     ).get(metric) if (entry.get("comparison") or {}).get("reference") == compared else None
+            known = (((comparisons.get(compared) or {}).get("candidates") or {}).get(cand)
+                     or {}).get(metric)
             if known:
                 row["diff"], diff_low, diff_high = known["diff"], known["ci_low"], known["ci_high"]
-            else:
-                ref_scores = _scores_by_id(rows_of.get(compared, []), metric)
-                common = sorted(set(scores) & set(ref_scores))
-                if common:
-                    row["diff"], diff_low, diff_high = acc.paired_interval(
-                        [scores[i] for i in common], [ref_scores[i] for i in common], seed=seed)
             row["diff_low"], row["diff_high"] = diff_low, diff_high
-        row["verdict"] = acc.verdict(criterion, higher, row["low"], row["high"], diff_low, diff_high)
+        row["verdict"], row["verdict_reason"] = acc.judge(
+            criterion, higher, row["low"], row["high"], diff_low, diff_high,
+            floor=floor, not_asked=not_asked)
         table.append(row)
     return {
         "name": name,
@@ -159,19 +154,20 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
         "higher_is_better": higher,
         "criterion": criterion,
         "criterion_source": source,
-        "interval_source": ("results" if interval_sources == {"results"} else
-                            "report" if interval_sources else None),
+        "interval_source": "results" if interval_sources else None,
         "rows": table,
-        "bounds": _floors(entry, metric),
+        "bounds": bounds,
+        "best_floor": {"strategy": floor[0], "score": floor[1]} if floor else None,
         "contamination": _contamination(entry),
         "metrics": [{"metric": m, "higher_is_better": entry.get("higher_is_better", {}).get(m, True),
                      "values": {c: models[c].get("scores", {}).get(m) for c in models}}
                     for m in entry.get("metrics", [])],
         "tasks": _tasks(models, metric),
         "samples": _samples(rows_of, samples_per_task),
-        "smallest_detectable_difference": (
-            entry["min_detectable_diff"] if entry.get("min_detectable_diff") is not None
-            and metric == entry["primary_metric"] else _mdd(rows_of, metric, reference)),
+        "smallest_detectable_difference": entry.get("min_detectable_diff")
+        if metric == entry["primary_metric"] else None,
+        "few_clusters": entry.get("few_clusters"),
+        "n_clusters": entry.get("n_clusters"),
         "hashes": {k: entry.get(k) for k in ("suite_hash", "prompts_hash", "chat_template_sha256")},
     }
 
@@ -207,18 +203,6 @@ def _samples(rows_of: dict[str, list[dict]], per_task: int) -> list[dict]:
         out.append({"id": row["id"], "task": task, "reference": row.get("reference", ""),
                     "outputs": outputs})
     return out
-
-
-def _mdd(rows_of: dict[str, list[dict]], metric: str, reference: str) -> float | None:
-    """Smallest detectable difference between the reference and the first other candidate
-    (or, with one candidate, of its mean against a fixed level)."""
-    ref = _scores_by_id(rows_of.get(reference, []), metric)
-    others = [c for c in rows_of if c != reference]
-    if others:
-        other = _scores_by_id(rows_of[others[0]], metric)
-        common = sorted(set(ref) & set(other))
-        return acc.smallest_detectable_difference([other[i] - ref[i] for i in common])
-    return acc.smallest_detectable_difference(list(ref.values()))
 
 
 def _candidates(results: dict) -> list[dict]:
@@ -404,7 +388,7 @@ def build_summary(recipe: Recipe, inputs: dict, *, generated: str) -> dict:
         "export": _export(inputs["export"]) if "export" in inputs else None,
         "lineage": _lineage(recipe, ups),
         "review": {"reviewer": recipe.report.reviewer, "organisation": recipe.report.organisation},
-        "bootstrap_resamples": acc.RESAMPLES,
+        "bootstrap_resamples": results.get("bootstrap_resamples"),
     }
 
 
