@@ -37,6 +37,7 @@ from toolkit.eval.statistics import (
     candidate_names,
     compare,
     failed_items,
+    gated_metrics,
     load_scores,
     metric_directions,
     paired_bootstrap,
@@ -79,7 +80,8 @@ def _pct(confidence: float) -> str:
 
 
 def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidence: float = 0.95,
-         all_metrics: bool = False, limits: dict[str, float] | None = None) -> GateResult:
+         all_metrics: bool = False, limits: dict[str, float] | None = None,
+         gated: dict[str, list[str]] | None = None) -> GateResult:
     """Non-inferiority of the candidate, per suite on its primary metric (every metric
     with `all_metrics`; every compared metric of a suite whose primary was filtered out).
     A row passes when the lower bound of the `confidence` CI of (candidate - baseline) is
@@ -91,7 +93,8 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
     `limits` ({metric: limit}, default `metrics.SAFETY_LIMITS`) are absolute: such a
     metric (pii_leak) is gated even when it is not the suite's primary one, and fails
     when the upper bound of the candidate's own CI is above its limit, whatever the
-    baseline scored."""
+    baseline scored. `gated` ({suite: metrics}, what results.json records as each
+    suite's `gated_metrics`) adds a suite's meaning metrics to its primary one."""
     if limits is None:
         from toolkit.eval.metrics import SAFETY_LIMITS as limits
     if max_drop < 0:
@@ -103,7 +106,8 @@ def gate(comparisons: Sequence[Comparison], *, max_drop: float = 0.02, confidenc
     rows = []
     for c in comparisons:
         # a safety metric with an absolute limit is gated whether or not it is primary
-        if not (all_metrics or c.primary or c.suite not in with_primary or c.metric in limits):
+        if not (all_metrics or c.primary or c.suite not in with_primary or c.metric in limits
+                or c.metric in (gated or {}).get(c.suite, ())):
             continue
         name = f"{c.suite}/{c.metric}"
         row = GateRow(**vars(c))
@@ -424,7 +428,8 @@ def gate_command(baseline: str, candidate: str, max_drop: float = 0.02,
     comparisons = compare(base, cand, primary=primary, directions=directions,
                           confidence=confidence, unanswered=unanswered,
                           clusters={**suite_clusters(candidate), **suite_clusters(baseline)})
-    result = gate(comparisons, max_drop=max_drop, confidence=confidence, all_metrics=all_metrics)
+    result = gate(comparisons, max_drop=max_drop, confidence=confidence, all_metrics=all_metrics,
+                  gated={**gated_metrics(candidate), **gated_metrics(baseline)})
     console.print(format_table(result))
     for row in result.failures:
         console.print(f"[red]FAIL[/] {escape(row.message)}", highlight=False, soft_wrap=True)

@@ -174,6 +174,7 @@ def _results(recipe: Recipe, suites, scored: dict,
             "metrics": suite.metrics,
             "higher_is_better": suite.higher_is_better,
             "primary_metric": suite.primary,
+            "gated_metrics": suite.gated,
             "thresholds": suite.spec.thresholds,
             "models": {},
         }

@@ -165,6 +165,13 @@ def primary_metrics(path: Path | str) -> dict[str, str]:
     return _recorded(path, "primary_metric")
 
 
+def gated_metrics(path: Path | str) -> dict[str, list[str]]:
+    """Each suite's gated metrics (its primary one and any meaning metric) as the eval's
+    results.json records them; empty for results written before suites declared them."""
+    return {name: list(g) for name, g in _recorded(path, "gated_metrics").items()
+            if isinstance(g, list)}
+
+
 def metric_directions(path: Path | str) -> Directions:
     """Whether higher is better, per suite and metric, as the eval's results.json records
     it (each suite's `higher_is_better`); empty for results written before metrics

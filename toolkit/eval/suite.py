@@ -20,6 +20,9 @@ suite.yaml keys:
   multiple choice): metrics registered in the `gongmu.metrics` group
   (`toolkit.eval.metrics.metric_names()`), each declaring whether higher is better.
   Multiple-choice suites score `acc_<n>` for each `n` of `normalisation` instead.
+- `gated_metrics` (default: the primary metric): what `gongmu eval gate` and the report's
+  non-inferiority verdicts judge, the primary metric and a meaning metric where one
+  applies (key_facts beside citation_accuracy or content_f1).
 - `normalisation` (multiple choice and classification label sets): any of `raw`
   (summed log-probability), `per_char` (divided by the choice's characters), `per_byte`
   (by its UTF-8 bytes: a Hangul syllable is 3); default all three.
@@ -92,6 +95,7 @@ class SuiteSpec(_Strict):
     items: Union[str, FromCorpus, FromBuilder]
     metrics: list[str] | None = None
     primary_metric: str | None = None
+    gated_metrics: list[str] | None = None
     max_new_tokens: int | None = Field(None, gt=0)
     stop: list[str] = Field(default_factory=list)
     few_shot: int = Field(0, ge=0)
@@ -145,6 +149,14 @@ class Suite:
     @property
     def primary(self) -> str:
         return self.spec.primary_metric or self.metrics[0]
+
+    @property
+    def gated(self) -> list[str]:
+        """The metrics the gate and the acceptance verdicts judge: the primary one, and
+        a meaning metric where one applies (`gated_metrics`, e.g. key_facts beside
+        citation_accuracy: citing the right article while reversing what it says must
+        not pass)."""
+        return list(dict.fromkeys([self.primary, *(self.spec.gated_metrics or [])]))
 
     @property
     def built(self) -> bool:
@@ -269,6 +281,10 @@ def _suite_metrics(spec: SuiteSpec, spec_path: Path, items: list[dict]) -> list[
         if metric not in metrics:
             raise DataError(f"{spec_path}: thresholds names '{metric}', which the suite does not "
                             f"score ({', '.join(metrics)}).")
+    for metric in spec.gated_metrics or []:
+        if metric not in metrics:
+            raise DataError(f"{spec_path}: gated_metrics names '{metric}', which the suite does "
+                            f"not score ({', '.join(metrics)}).")
     return metrics
 
 
