@@ -89,3 +89,19 @@ def test_results_entry_carries_floors_ceiling_and_clusters(tmp_path):
     entry = results_entry(suite, rows)
     assert {"floors", "ceiling", "clusters", "n_clusters"} <= set(entry)
     assert entry["clusters"]["d/doc0#제7조"] == "doc_id:doc0" and entry["n_clusters"] == 4
+
+
+def test_reversed_polarity_reverses_each_obligation_once_and_never_back():
+    from toolkit.eval.floors import _reversed_polarity
+
+    cases = {
+        "개인정보를 수집할 수 있다.": "개인정보를 수집할 수 없다.",
+        "제3자에게 제공할 수 없다.": "제3자에게 제공할 수 있다.",
+        "30일 이내에 신고하여야 한다.": "30일 이내에 신고하지 아니한다.",
+        "해당 자료를 공개하지 아니한다.": "해당 자료를 공개하여야 한다.",
+        "허가 없이 변경하여서는 아니 된다.": "허가 없이 변경하여도 된다.",
+        "요청할 수 있으며, 거부할 수 없다.": "요청할 수 없으며, 거부할 수 있다.",
+    }
+    for text, reversed_ in cases.items():
+        assert _reversed_polarity(text) == reversed_
+        assert _reversed_polarity(_reversed_polarity(text)) == text or "아니 된다" in text

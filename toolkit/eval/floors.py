@@ -100,19 +100,29 @@ def _wrong_facts(reference: str) -> str:
                   _shift_number, text, flags=re.MULTILINE)
 
 
-_REVERSALS = (
-    (re.compile(r"할\s*수\s*있"), "할 수 없"), (re.compile(r"할\s*수\s*없"), "할 수 있"),
-    (re.compile(r"(하|되)여야\s*한다"), r"\1지 아니한다"), (re.compile(r"해야\s*한다"), "하지 아니한다"),
-    (re.compile(r"아니\s*된다"), "된다"),
-)
+# One pass over every obligation form, so a reversed phrase is never reversed back by a
+# later rule (할 수 있다 -> 할 수 없다 must stay 할 수 없다).
+_REVERSAL = re.compile(r"(?P<can>할\s*수\s*있)|(?P<cannot>할\s*수\s*없)|(?P<must>(?:하|되)여야\s*한다)"
+                       r"|(?P<must2>해야\s*한다)|(?P<mustnot>서는\s*아니\s*된다)|(?P<not>하지\s*아니한다)")
+
+
+def _reverse_one(m: re.Match) -> str:
+    kind = m.lastgroup
+    if kind == "can":
+        return "할 수 없"
+    if kind == "cannot":
+        return "할 수 있"
+    if kind == "must":
+        return m.group(0)[0] + "지 아니한다"
+    if kind == "must2":
+        return "하지 아니한다"
+    if kind == "mustnot":  # 하여서는 아니 된다 (must not) -> 하여도 된다 (may)
+        return "도 된다"
+    return "하여야 한다"
 
 
 def _reversed_polarity(reference: str) -> str:
-    # Each rewrite is fenced with NULs so a later pattern does not reverse it back.
-    text = reference
-    for pattern, repl in _REVERSALS:
-        text = pattern.sub(lambda m, r=repl: "\x00" + m.expand(r) + "\x00", text)
-    return text.replace("\x00", "")
+    return _REVERSAL.sub(_reverse_one, reference)
 
 
 def _prompt_redacted(item: dict) -> str:
