@@ -220,7 +220,7 @@ def test_the_api_key_appears_in_no_artifact_log_or_mlflow_store(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         assert all(h.get("Authorization") == f"Bearer {secret}" for h in server.headers)
     rows = {r["id"]: r for r in read_jsonl(tmp_path / "runs" / "e" / "eval" / "outputs" / "gen.api.jsonl")}
-    assert "***" in rows["g1"]["failed"] and "HTTP 500" in rows["g1"]["failed"]
+    assert "‹key›" in rows["g1"]["failed"] and "HTTP 500" in rows["g1"]["failed"]
     files = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()]
     assert any("mlflow" in p.parts for p in files) and any(p.name == "audit.jsonl" for p in files)
     assert any(p.parent.name == "eval-cache" for p in files)

@@ -7,9 +7,12 @@ answers in natural, polite administrative Korean, and is trusted with nothing el
     {"model", "messages": [system: SYSTEM_PROMPT, user: question + template answer],
      "temperature", "max_tokens"}
 
-(`toolkit.endpoints.post_json`; the key in OPENAI_API_KEY, if set, goes as a Bearer
-token) and keeps the rewrite only when it still holds every fact the template answer
-states. Rules:
+(`toolkit.endpoints.post_json`, the same client as the eval's endpoints: no proxy for
+this machine, a whole-request deadline of `timeout_s`, replies over `max_reply_bytes`
+refused; the key in the variable `api_key_env` names, OPENAI_API_KEY by default, if set,
+goes as a Bearer token, and `headers_env` headers are read from their variables; a reply
+that echoes any of them is stored with ‹key› in its place) and keeps the rewrite only when
+it still holds every fact the template answer states. Rules:
 
 - Records go out in id order, so which ones a `max_calls` cap leaves out never depends
   on the order they arrive in.
@@ -121,9 +124,11 @@ def _user_error(cfg: TeacherSection, url: str, failure: EndpointFailure) -> Data
     where = f"The teacher endpoint {cfg.base_url} (corpus.teacher.base_url)"
     if failure.status in (401, 403):
         return DataError(
-            f"{where} refused the request with {failure.detail}. Set OPENAI_API_KEY to the key "
-            f"the server expects (gongmu sends it as a Bearer token), or remove corpus.teacher "
-            f"from the recipe to build without a teacher."
+            f"{where} refused the request with {failure.detail}. Set "
+            f"{cfg.api_key_env or 'the variable corpus.teacher.api_key_env names'} to the key "
+            f"the server expects (gongmu sends it as a Bearer token; other headers go in "
+            f"corpus.teacher.headers_env), or remove corpus.teacher from the recipe to build "
+            f"without a teacher."
         )
     if failure.status == 404:
         return DataError(
@@ -144,6 +149,27 @@ def _user_error(cfg: TeacherSection, url: str, failure: EndpointFailure) -> Data
         f"{url} answers, correct base_url (it usually ends in /v1), or remove corpus.teacher "
         f"from the recipe to build without a teacher."
     )
+
+
+def teacher_credentials(cfg: TeacherSection) -> tuple[str | None, dict[str, str]]:
+    """The Bearer key (from `api_key_env`, None when unset) and the `headers_env` headers
+    read from their variables; DataError naming a variable (never its value) that is not
+    set or holds a line break."""
+    key = os.environ.get(cfg.api_key_env) if cfg.api_key_env else None
+    headers = {}
+    for name, variable in cfg.headers_env.items():
+        headers[name] = os.environ.get(variable) or ""
+        if not headers[name]:
+            raise DataError(
+                f"corpus.teacher.headers_env.{name}: the teacher's {name} header is read from "
+                f"the environment variable {variable}, which is not set. Export it before "
+                f"running gongmu corpus, or remove the header from the recipe.")
+    for name, value in [("api_key_env", key or ""), *headers.items()]:
+        if any(c in value for c in "\r\n\0"):
+            raise DataError(
+                f"corpus.teacher: the environment variable behind {name} holds a line break; "
+                f"set it to the value alone, on one line.")
+    return key, headers
 
 
 def _has_pii(record: dict) -> bool:
@@ -170,13 +196,16 @@ def rewrite_with_teacher(records: list[dict], cfg: TeacherSection,
     calls = hits = failures_in_a_row = 0
     answered = False  # has the endpoint answered once in this build?
 
+    bearer, headers = teacher_credentials(cfg)
+
     def send(body: dict) -> str:
         nonlocal calls, answered
         for attempt in (1, 2):
             calls += 1
             try:
-                reply = chat_text(post_json(url, body, timeout_s=cfg.timeout_s,
-                                            api_key=os.environ.get("OPENAI_API_KEY")))
+                reply = chat_text(post_json(url, body, timeout_s=cfg.timeout_s, api_key=bearer,
+                                            headers=headers,
+                                            max_reply_bytes=cfg.max_reply_bytes))
                 answered = True
                 return reply
             except EndpointFailure as failure:

@@ -83,6 +83,11 @@ def candidate_path_problems(recipe: Recipe) -> list[str]:
             problems.append(f"{where('api_key_env')}: candidate '{c.name}' reads its API key "
                             f"from the environment variable {c.api_key_env}, which is not set. "
                             f"Export it before running gongmu.")
+        for header, variable in (c.headers_env if c.kind == "openai" else {}).items():
+            if not os.environ.get(variable):
+                problems.append(f"{where('headers_env', header)}: candidate '{c.name}' reads its "
+                                f"{header} header from the environment variable {variable}, "
+                                f"which is not set. Export it before running gongmu.")
         template = getattr(c, "chat_template", None)
         if template is not None and not template.is_file():
             problems.append(f"{where('chat_template')}: candidate '{c.name}' chat_template "

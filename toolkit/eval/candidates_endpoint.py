@@ -18,13 +18,19 @@ Requests, per item:
 Each reply is cached in `<output_dir>/<name>/eval-cache/<candidate>.jsonl` under the
 sha256 of the candidate's name, URL and request body, as soon as it arrives: a killed
 eval resumes without asking again. Items that never get an answer are failed with their
-reason, counted per suite, and never scored. The API key is read from `api_key_env` at
-request time; it is never written, logged or put in an error.
+reason, counted per suite, and scored as the worst. Each request must end within
+`timeout` (the whole request) and its reply stay under `max_reply_bytes`; each suite's
+requests within `suite_timeout`, after which its unsent items fail as `endpoint_down`.
+The API key is read from `api_key_env`, other headers from the variables `headers_env`
+names, at request time; their values are never written, logged or put in an error, and
+a server that echoes one gets it stored as ‹key›.
 
-Before anything is sent, a candidate that is not on this machine gets no item holding
-personal data that `scan-pii` finds, unless the candidate says `allow_remote_pii: true`
-(values an item declares as its fictional `context_pii`, as the pii suites do, are not
-counted).
+Before anything is sent, a candidate that is not on this machine (`endpoints.is_local`)
+gets no item holding personal data that `scan-pii` finds in anything the requests carry
+(system prompt, few-shot turns, the prompt, multiple-choice `choices`, `extra_body`
+strings), unless the candidate says `allow_remote_pii: true` (values an item declares as
+its fictional `context_pii`, as the pii suites do, are not counted). Every request body is
+checked again as it is built, so nothing new slips past the first check.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from toolkit.endpoints import (
     chat_text,
     is_local,
     request_key,
+    strings_in,
 )
 from toolkit.errors import DataError, RecipeError
 from toolkit.eval.candidates import Scored, messages_hash
@@ -68,12 +75,29 @@ def api_key(recipe: Recipe, candidate, index: int) -> str | None:
     is named but not set (never the key itself in any message)."""
     if candidate.api_key_env is None:
         return None
-    value = os.environ.get(candidate.api_key_env)
+    return _from_env(recipe, candidate, index, ("api_key_env",), candidate.api_key_env, "API key")
+
+
+def header_values(recipe: Recipe, candidate, index: int) -> dict[str, str]:
+    """The candidate's `headers_env` headers with their values read from the environment;
+    RecipeError naming the variable (never its value) when one is not set."""
+    return {name: _from_env(recipe, candidate, index, ("headers_env", name), variable,
+                            f"{name} header")
+            for name, variable in candidate.headers_env.items()}
+
+
+def _from_env(recipe: Recipe, candidate, index: int, key: tuple, variable: str, what: str) -> str:
+    value = os.environ.get(variable)
     if not value:
         raise RecipeError(
-            f"{recipe.where('eval', 'candidates', index, 'api_key_env')}: candidate "
-            f"'{candidate.name}' reads its API key from the environment variable "
-            f"{candidate.api_key_env}, which is not set. Export it before running gongmu eval.")
+            f"{recipe.where('eval', 'candidates', index, *key)}: candidate "
+            f"'{candidate.name}' reads its {what} from the environment variable "
+            f"{variable}, which is not set. Export it before running gongmu eval.")
+    if any(c in value for c in "\r\n\0"):
+        raise RecipeError(
+            f"{recipe.where('eval', 'candidates', index, *key)}: the environment variable "
+            f"{variable} (candidate '{candidate.name}''s {what}) holds a line break; set it "
+            f"to the value alone, on one line.")
     return value
 
 
@@ -81,42 +105,57 @@ def _pii_key(text: str) -> str:
     return re.sub(r"[\s\-.()]", "", unicodedata.normalize("NFC", text)).casefold()
 
 
-def personal_data(suite, item: dict, messages: list[dict]) -> list[str]:
-    """Types of the personal data `scan-pii` finds in the prompt of `item`, leaving out
-    the values the item declares as its fictional context (`context_pii`)."""
+def personal_data_in(item: dict, texts) -> list[str]:
+    """Types of the personal data `scan-pii` finds in `texts` (strings sent for `item`),
+    leaving out the values the item declares as its fictional context (`context_pii`)."""
     from toolkit.korean.pii import find_pii
 
     declared = [_pii_key(v) for v in item.get("context_pii") or [] if _pii_key(v)]
     found = []
-    for message in messages:
-        for f in find_pii(message["content"]):
+    for text in texts:
+        for f in find_pii(unicodedata.normalize("NFC", text)):
             key = _pii_key(f.text)
             if not any(key and key in d for d in declared):
                 found.append(f.type)
     return found
 
 
+def personal_data(suite, item: dict, messages: list[dict]) -> list[str]:
+    """Types of the personal data `scan-pii` finds in the prompt of `item` (its messages
+    and its multiple-choice `choices`), leaving out its declared `context_pii`."""
+    return personal_data_in(item, [*(m["content"] for m in messages),
+                                   *strings_in(item.get("choices") or [])])
+
+
 def refuse_remote_pii(recipe: Recipe, candidate, index: int, suites) -> None:
-    """DataError, before any request, when a non-local candidate would be sent items
-    holding personal data and the recipe does not allow it."""
+    """DataError, before any request, when a non-local candidate would be sent personal
+    data (in an item's prompt, few-shot turns, system prompt or choices, or in the
+    candidate's extra_body) and the recipe does not allow it."""
     from toolkit.eval.scoring import prompt_messages
 
     if is_local(candidate.base_url) or candidate.allow_remote_pii:
         return
     hits = []
+    extra = personal_data_in({}, strings_in(candidate.extra_body))
+    if extra:
+        hits.append(f"extra_body ({', '.join(sorted(set(extra)))})")
     for suite in suites:
         for item in suite.items:
             types = personal_data(suite, item, prompt_messages(suite, item))
             if types:
                 hits.append(f"{suite.name}/{item['id']} ({', '.join(sorted(set(types)))})")
     if hits:
-        raise DataError(
-            f"{recipe.where('eval', 'candidates', index)}: candidate '{candidate.name}' is not on "
-            f"this machine ({candidate.base_url}), and {len(hits)} item(s) hold personal data: "
-            f"{'; '.join(hits[:5])}{' …' if len(hits) > 5 else ''}. Nothing was sent. Remove "
-            f"those items (gongmu corpus scan-pii finds them), evaluate that suite on local "
-            f"candidates only, or set allow_remote_pii: true on the candidate if sending them "
-            f"there is allowed.")
+        raise _remote_pii_error(recipe, candidate, index, hits)
+
+
+def _remote_pii_error(recipe: Recipe, candidate, index: int, hits: list[str]) -> DataError:
+    return DataError(
+        f"{recipe.where('eval', 'candidates', index)}: candidate '{candidate.name}' is not on "
+        f"this machine ({candidate.base_url}), and {len(hits)} item(s) hold personal data: "
+        f"{'; '.join(hits[:5])}{' …' if len(hits) > 5 else ''}. Nothing was sent. Remove "
+        f"those items (gongmu corpus scan-pii finds them), evaluate that suite on local "
+        f"candidates only, or set allow_remote_pii: true on the candidate if sending them "
+        f"there is allowed.")
 
 
 # --------------------------------------------------------------------------- requests
@@ -147,15 +186,38 @@ class _Asker:
         self.recipe, self.c, self.index, self.bar = recipe, candidate, index, bar
         self.url = candidate.base_url.rstrip("/")
         self.key = api_key(recipe, candidate, index)
+        headers = header_values(recipe, candidate, index)
         self.cache = ReplyCache(cache_path(recipe, candidate.name))
         self.policy = AskPolicy(max_concurrency=candidate.max_concurrency,
                                 requests_per_minute=candidate.requests_per_minute,
                                 timeout_s=candidate.timeout, retries=candidate.retries,
-                                backoff_s=candidate.backoff_s, fatal=_fatal)
+                                backoff_s=candidate.backoff_s, fatal=_fatal,
+                                headers=headers, max_reply_bytes=candidate.max_reply_bytes)
+        self.guard_pii = not (is_local(candidate.base_url) or candidate.allow_remote_pii)
         self.count = Counter()
         self.latencies: list[float] = []
+        self.deadline_passed: list[str] = []
 
-    def ask(self, path: str, bodies: list[dict], task, check=None):
+    def start_suite(self, suite) -> None:
+        """The suite's overall deadline starts now (`suite_timeout`)."""
+        self.suite = suite.name
+        if self.c.suite_timeout is None:
+            self.policy.deadline = None
+            return
+        self.policy.deadline = time.monotonic() + self.c.suite_timeout
+        self.policy.deadline_reason = (
+            f"suite {suite.name}'s deadline (suite_timeout={self.c.suite_timeout:g} s) "
+            f"passed; the endpoint counts as down for it")
+
+    def ask(self, path: str, bodies: list[dict], task, check=None, items=None):
+        """Answers for `bodies`; `items[k]` is the suite item body k is about (its declared
+        context_pii may go to a remote endpoint, nothing else that scan-pii finds)."""
+        if self.guard_pii:
+            for body, item in zip(bodies, items or [{}] * len(bodies)):
+                found = personal_data_in(item, strings_in(body))
+                if found:
+                    raise _remote_pii_error(self.recipe, self.c, self.index, [
+                        f"{item.get('id', 'a request')} ({', '.join(sorted(set(found)))})"])
         keys = [request_key({"candidate": self.c.name, "url": self.url + path, "body": b})
                 for b in bodies]
 
@@ -176,10 +238,15 @@ class _Asker:
                 self.bar.advance(task, 1)
 
         try:
-            return ask_all(self.url + path, bodies, keys, policy=self.policy, cache=self.cache,
-                           api_key=self.key, check=check, on_answer=on_answer)
+            answers = ask_all(self.url + path, bodies, keys, policy=self.policy,
+                              cache=self.cache, api_key=self.key, check=check,
+                              on_answer=on_answer)
         except EndpointFailure as failure:
             raise _fatal_error(self.recipe, self.c, self.index, failure) from None
+        if (self.policy.deadline is not None and time.monotonic() >= self.policy.deadline
+                and self.suite not in self.deadline_passed):
+            self.deadline_passed.append(self.suite)
+        return answers
 
     def body(self, **keys) -> dict:
         return {"model": self.c.model, **keys, **self.c.extra_body,
@@ -198,6 +265,10 @@ class _Asker:
         return {
             "kind": "openai", "base_url": c.base_url, "model": c.model,
             "local": is_local(c.base_url), "api_key_env": c.api_key_env,
+            "headers_env": dict(c.headers_env),  # variable names only, never values
+            "timeout": c.timeout, "suite_timeout": c.suite_timeout,
+            "max_reply_bytes": c.max_reply_bytes,
+            "suite_deadline_passed": list(self.deadline_passed),
             "max_concurrency": c.max_concurrency, "requests_per_minute": c.requests_per_minute,
             "requests_sent": self.count["attempts"], "answered_this_run": self.count["answered"],
             "cache_hits": self.count["cache_hits"],
@@ -230,6 +301,7 @@ def score_endpoint(recipe: Recipe, candidate, suites, bar) -> Scored:
     started = time.monotonic()
     try:
         for suite in suites:
+            asker.start_suite(suite)
             messages = [prompt_messages(suite, item) for item in suite.items]
             hashes = [messages_hash(m) for m in messages]
             failed: list[str | None] = [None] * len(messages)
@@ -300,7 +372,7 @@ def _generate(asker: _Asker, suite, messages, max_new_tokens: int):
         params["stop"] = list(suite.spec.stop)
     bodies = [asker.body(messages=m, **params) for m in messages]
     task = asker.bar.add_task(f"{suite.name} · {asker.c.name}", total=len(bodies), info="")
-    answers = asker.ask("/chat/completions", bodies, task, check=chat_text)
+    answers = asker.ask("/chat/completions", bodies, task, check=chat_text, items=suite.items)
     outputs, failed = [], []
     for answer in answers:
         if answer.reply is None:
@@ -336,7 +408,8 @@ def _choice_logprobs(asker: _Asker, suite, messages):
     bodies = [asker.body(prompt=prompts[i] + suite.items[i]["choices"][c], max_tokens=1,
                          temperature=0, echo=True, logprobs=1) for i, c in pairs]
     # One request first: whether the endpoint offers echoed log-probabilities at all.
-    probe = asker.ask("/completions", bodies[:1], None)[0]
+    sent_for = [suite.items[i] for i, _ in pairs]
+    probe = asker.ask("/completions", bodies[:1], None, items=sent_for[:1])[0]
     if probe.reply is None and probe.failure.status in (400, 404, 405, 422, 501):
         return None, None, f"{asker.c.base_url}/completions refused echo with logprobs ({probe.failure.detail})"
     if probe.reply is not None:
@@ -346,7 +419,7 @@ def _choice_logprobs(asker: _Asker, suite, messages):
             return None, None, (f"{asker.c.base_url}/completions replied without echoed token "
                                 f"log-probabilities")
     task = asker.bar.add_task(f"{suite.name} · {asker.c.name}", total=len(bodies), info="")
-    answers = asker.ask("/completions", bodies, task, check=_echoed)
+    answers = asker.ask("/completions", bodies, task, check=_echoed, items=sent_for)
     values = [[0.0] * len(item["choices"]) for item in suite.items]
     failed: list[str | None] = [None] * len(suite.items)
     for (i, c), answer in zip(pairs, answers):
@@ -385,7 +458,7 @@ def _letters(asker: _Asker, suite, messages):
               for m, item in zip(messages, suite.items)]
     task = asker.bar.add_task(f"{suite.name} · {asker.c.name} (letters)", total=len(bodies),
                               info="")
-    answers = asker.ask("/chat/completions", bodies, task, check=chat_text)
+    answers = asker.ask("/chat/completions", bodies, task, check=chat_text, items=suite.items)
     picks, replies, failed = [], [], []
     for answer, item in zip(answers, suite.items):
         if answer.reply is None:

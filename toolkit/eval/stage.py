@@ -119,11 +119,12 @@ def _setup_suites(recipe: Recipe, inputs: dict):
 def _setup_candidates(recipe: Recipe, suites) -> None:
     """Before any model loads or request goes out: each endpoint's key is set, and no
     item holding personal data goes to an endpoint off this machine unless allowed."""
-    from toolkit.eval.candidates_endpoint import api_key, refuse_remote_pii
+    from toolkit.eval.candidates_endpoint import api_key, header_values, refuse_remote_pii
 
     for i, candidate in enumerate(recipe.eval.candidates):
         if candidate.kind == "openai":
             api_key(recipe, candidate, i)
+            header_values(recipe, candidate, i)
             refuse_remote_pii(recipe, candidate, i, suites)
 
 

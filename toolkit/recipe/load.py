@@ -320,9 +320,11 @@ def _explain(exc: ValidationError, locations: Locations, file: Path) -> str:
             lines.append(f"{where}: required key '{dotted}' is missing.")
         else:
             expected = _expected_type(loc)
+            # A value that may be a key (api_key_env, headers_env) is never repeated.
+            got = "" if err["type"] == "secret_like" else f"; got {err.get('input')!r}"
             lines.append(
                 f"{where}: key '{dotted}' {err['msg'][0].lower()}{err['msg'][1:]}"
-                f"{f' (expected {expected})' if expected else ''}; got {err.get('input')!r}."
+                f"{f' (expected {expected})' if expected else ''}{got}."
             )
     return "Recipe is not valid. " + " ".join(lines)
 

@@ -6,12 +6,14 @@ overrides and error text live in `toolkit.recipe.load`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -20,12 +22,101 @@ from pydantic import (
     model_validator,
 )
 
+from pydantic_core import PydanticCustomError
+
 from toolkit import plugins
 from toolkit.recipe.fields import Locations, content_hash, map_paths, written_at
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- secrets
+
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEY_PREFIX = re.compile(r"(sk|pk|rk|hf|ghp|gho|gsk|xox[abprs]|glpat|AIza)[-_]", re.IGNORECASE)
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "transfer-encoding",
+                               "connection"})
+
+
+def looks_like_a_key(value: str) -> bool:
+    """Whether `value`, where an environment variable's name belongs, is rather a key
+    pasted in its place: not a variable name at all, a known key prefix (sk-, hf_, ghp_,
+    ...), or a segment of 16+ characters between underscores that mixes cases or holds
+    digits (a variable name is short words: OPENAI_API_KEY, vendor_token_2)."""
+    if not _VARIABLE_NAME.fullmatch(value):
+        return True
+    if _KEY_PREFIX.match(value) and len(value) >= 12:
+        return True
+    for segment in value.split("_"):
+        mixed = any(c.islower() for c in segment) and any(c.isupper() for c in segment)
+        if len(segment) >= 16 and (mixed or any(c.isdigit() for c in segment)):
+            return True
+    return False
+
+
+def _variable_name(value: Any, key: str) -> str:
+    """`value` when it names an environment variable; else an error that never repeats
+    it (it may be the key itself)."""
+    if not isinstance(value, str) or looks_like_a_key(value):
+        raise PydanticCustomError(
+            "secret_like", f"must name an environment variable (letters, digits and _, such "
+            f"as VENDOR_API_KEY); the value given is not such a name, or looks like it may "
+            f"be the key itself, so it is not repeated here. Put the key in an environment variable "
+            f"(export VENDOR_API_KEY=...) and write that variable's name under {key}")
+    return value
+
+
+def _api_key_env(value: Any) -> Any:
+    return None if value is None else _variable_name(value, "api_key_env")
+
+
+def _headers_env(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    for name, variable in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise PydanticCustomError(
+                "secret_like", "a header name (letters, digits and -, such as X-Api-Key) "
+                "maps to the environment variable holding its value; one name given is not a "
+                "header name")
+        if name.lower() in _RESERVED_HEADERS:
+            raise PydanticCustomError(
+                "value_error", f"header {name} is set by gongmu itself; remove it from "
+                "headers_env")
+        _variable_name(variable, f"headers_env.{name}")
+    return value
+
+
+def _no_key_in(value: Any, where: str) -> None:
+    """Refuse strings in `value` that look like keys (they would be stored in the
+    manifest and MLflow): keys go in headers_env or api_key_env."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _no_key_in(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for k, v in enumerate(value):
+            _no_key_in(v, f"{where}.{k}")
+    elif isinstance(value, str) and (
+            value.lower().startswith(("bearer ", "basic "))
+            or (" " not in value and len(value) >= 20 and _KEY_PREFIX.match(value))):
+        raise PydanticCustomError(
+            "secret_like", f"{where} looks like a key or credential (not repeated here): "
+            "whatever is in the recipe is stored in every manifest and MLflow run. Put the "
+            "key in an environment variable and name it in api_key_env (Bearer) or "
+            "headers_env ({Header-Name: VARIABLE}) instead")
+
+
+HeadersEnv = Annotated[dict[str, str], BeforeValidator(_headers_env), Field(
+    default_factory=dict, description="Headers sent with every request, each header name "
+    "mapped to the environment variable holding its value (for non-Bearer auth, e.g. "
+    "{X-Api-Key: VENDOR_KEY}); values are read at request time, never stored, and "
+    "scrubbed to ‹key› from replies and errors.")]
+MaxReplyBytes = Annotated[int, Field(
+    1 << 20, gt=0, le=1 << 30, description="Largest reply accepted, in bytes (default 1 MiB): "
+    "a longer one is refused without being read whole.")]
 
 
 # --------------------------------------------------------------------------- schema
@@ -177,7 +268,13 @@ class TeacherSection(_Section):
     max_calls: int = Field(1000, ge=0)
     temperature: float = 0.0
     families: list[str] = Field(default_factory=lambda: ["explain"])
-    timeout_s: float = 60.0
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="Seconds for one whole request "
+                             "(connect to last byte), not per socket read.")
+    api_key_env: Annotated[str | None, BeforeValidator(_api_key_env)] = Field(
+        "OPENAI_API_KEY", description="Environment variable whose value, when set, is sent as "
+        "the Bearer key (never the key itself).")
+    headers_env: HeadersEnv
+    max_reply_bytes: MaxReplyBytes
 
 
 # An instruction family registered in the gongmu.families entry points (built-in or plug-in).
@@ -435,13 +532,21 @@ class OpenAICandidate(_Section):
     base_url: str = Field(description="e.g. http://127.0.0.1:8000/v1 (the path before "
                           "/chat/completions).")
     model: str = Field(description="The model name the server serves.")
-    api_key_env: str | None = Field(
-        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
-        description="Name of the environment variable holding the API key (never the key).")
+    api_key_env: Annotated[str | None, BeforeValidator(_api_key_env)] = Field(
+        None, description="Name of the environment variable holding the API key, sent as a "
+        "Bearer token (never the key: a value that looks like one is refused unrepeated).")
+    headers_env: HeadersEnv
     max_concurrency: int = Field(4, gt=0, le=256, description="Requests in flight at once.")
     requests_per_minute: float | None = Field(
         None, gt=0, description="Spacing of request starts; default: no limit.")
-    timeout: float = Field(120.0, gt=0, le=3600, description="Seconds per request.")
+    timeout: float = Field(120.0, gt=0, le=3600, description="Seconds for one whole request "
+                           "(connect to last byte), not per socket read.")
+    suite_timeout: float | None = Field(
+        3600.0, gt=0, le=7 * 24 * 3600, description="Seconds for all of one suite's requests; "
+        "after it the endpoint counts as down for that suite and its unsent items fail "
+        "unanswered (endpoint_down, scored as the worst), the reason recorded. Answers "
+        "received are cached: a re-run asks only the rest. null: no overall deadline.")
+    max_reply_bytes: MaxReplyBytes
     retries: int = Field(
         4, ge=0, le=20, description="Retries of a request after a 429, a 5xx, a timeout, a "
         "dropped connection or a malformed reply, with exponential backoff.")
@@ -471,7 +576,15 @@ class OpenAICandidate(_Section):
         reserved = sorted({"model", "messages", "prompt"} & set(value))
         if reserved:
             raise ValueError(f"extra_body cannot set {', '.join(reserved)}: gongmu sends them")
+        _no_key_in(value, "extra_body")
         return value
+
+    @model_validator(mode="after")
+    def _one_authorization(self):
+        if self.api_key_env and any(h.lower() == "authorization" for h in self.headers_env):
+            raise ValueError("api_key_env sends the Authorization header (Bearer); set "
+                             "either it or headers_env.Authorization, not both")
+        return self
 
 
 Candidate = Annotated[Union[HfCandidate, AdapterCandidate, StageCandidate, OpenAICandidate],
