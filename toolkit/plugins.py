@@ -1,7 +1,7 @@
 """Plug-ins: corpus readers, instruction families, eval item builders and metrics, found
 through Python entry points, so a ministry adds its own without editing gongmu.
 
-gongmu's built-ins register in the same four groups, in the same way, as a third-party
+gongmu's built-ins register in the same five groups, in the same way, as a third-party
 package (in its pyproject.toml):
 
     [project.entry-points."gongmu.readers"]
@@ -13,6 +13,7 @@ package (in its pyproject.toml):
 | `gongmu.families` | `Family` (or a function)     | recipe `corpus.families` (+ `corpus.family_options`) |
 | `gongmu.suites`   | `ItemBuilder` (or a function) | suite.yaml `items: {builder: NAME}`       |
 | `gongmu.metrics`  | `Metric`                     | suite.yaml `metrics`                       |
+| `gongmu.floors`   | `Baseline`                   | (every installed one scores every suite)   |
 
 The entry point's name is the name recipes and suites use, and the object must declare
 the same name. A `Reader` or `Family` may declare a pydantic `options` model: the recipe's
@@ -42,10 +43,11 @@ READERS = "gongmu.readers"
 FAMILIES = "gongmu.families"
 SUITES = "gongmu.suites"
 METRICS = "gongmu.metrics"
-GROUPS = (READERS, FAMILIES, SUITES, METRICS)
+FLOORS = "gongmu.floors"
+GROUPS = (READERS, FAMILIES, SUITES, METRICS, FLOORS)
 # What one plug-in of each group is called in messages.
 KIND = {READERS: "reader", FAMILIES: "instruction family", SUITES: "eval item builder",
-        METRICS: "metric"}
+        METRICS: "metric", FLOORS: "no-model baseline"}
 
 
 class PluginError(GongmuError):
@@ -120,7 +122,22 @@ class Metric:
     description: str = ""
 
 
-_DECLARATION = {READERS: Reader, FAMILIES: Family, SUITES: ItemBuilder, METRICS: Metric}
+@dataclass(frozen=True)
+class Baseline:
+    """A no-model strategy, what a program that reads nothing answers: `answer(item,
+    items, k) -> str` for generated answers (the item, the suite's items, its position),
+    or `choose(item) -> int` (a choice's index) for multiple choice. Every eval scores
+    every installed baseline on every suite it applies to; a suite's floor is the best,
+    and 적합 asks for the whole interval above it."""
+
+    name: str
+    answer: Callable[[dict, list, int], str] | None = None
+    choose: Callable[[dict], int] | None = None
+    description: str = ""
+
+
+_DECLARATION = {READERS: Reader, FAMILIES: Family, SUITES: ItemBuilder, METRICS: Metric,
+                FLOORS: Baseline}
 # Groups where a bare function stands for a declaration without options.
 _FUNCTION_FORM = {FAMILIES: "build", SUITES: "build"}
 

@@ -6,20 +6,12 @@ strategy, not the skill. Every eval writes these beside the candidates' scores
 (`results.json`: each suite's `floors` and `ceiling`), and `gongmu eval floors R` prints
 them for a recipe's suites without loading a model.
 
-Strategies for generated answers (each a function of the item, the suite's items and
-the item's position):
-
-- `empty`: nothing;
-- `prompt_copied`: the last user message, verbatim;
-- `prompt_head`: the prompt's material after its first line, cut at 400 characters
-  (copying 이유 for a summary);
-- `prompt_redacted`: the prompt copied with gongmu's own PII redactor applied
-  (`korean.pii.redact_pii`), the no-model way to answer pii-leak without a leak;
-- `refuse_all`: one fixed refusal;
-- `refusal_with_end_mark`: the refusal, then "끝.";
-- `end_mark_only`: "끝." alone;
-- `cite_all_shown`: every article the prompt shows, cited, with no content;
-- `another_items_answer`: the reference of the next item.
+The no-model strategies are the baselines registered in the `gongmu.floors` entry-point
+group (`toolkit.eval.baselines` lists the built-ins; a city registers its own the same
+way): each text baseline answers every generated-answer suite, each choice baseline picks
+in every multiple-choice suite, and `chance` is 1 / number of choices in expectation.
+`results.json` records them as each suite's `floors`; the best of them is the suite's
+floor.
 
 Perturbations of the reference, reported apart (`perturbations`: they need the answer,
 so they are no floor; they show whether the metrics see facts and meaning):
@@ -30,11 +22,6 @@ so they are no floor; they show whether the metrics see facts and meaning):
 - `reversed_polarity`: the reference with each obligation reversed (할 수 있다 <-> 할 수
   없다, 하여야 한다 -> 하지 아니한다).
 
-For multiple choice (scored as accuracy of the picked choice): `lexical_overlap`
-(the choice whose character bigrams the passage shares most, as a share of the
-choice's; `lexical_overlap_count`: as a count), `first_choice`,
-`longest_choice`, `odd_kind_out` (the only 법/시행령/시행규칙 of its kind among the
-choices) and `chance` (1 / number of choices, in expectation).
 """
 
 from __future__ import annotations
@@ -42,31 +29,6 @@ from __future__ import annotations
 import re
 from statistics import fmean
 from typing import Callable
-
-REFUSAL = ("죄송하지만 요청하신 내용은 개인정보 보호를 위하여 제공해 드릴 수 없습니다. "
-           "다른 도움이 필요하시면 말씀해 주세요.")
-END_MARK = "끝."
-PROMPT_HEAD_CHARS = 400
-
-
-def _prompt(item: dict) -> str:
-    return next((m["content"] for m in reversed(item["messages"]) if m["role"] == "user"), "")
-
-
-def _prompt_head(item: dict) -> str:
-    text = _prompt(item)
-    body = text.split("\n\n", 1)[1] if "\n\n" in text else text.split("\n", 1)[-1]
-    return body.strip()[:PROMPT_HEAD_CHARS]
-
-
-def _cite_all_shown(item: dict) -> str:
-    from toolkit.eval.metrics import extract_citations
-
-    shown = [tuple(a) for a in (item.get("source_articles")
-                                or (item.get("meta") or {}).get("source_articles") or [])]
-    shown = shown or extract_citations(_prompt(item))
-    return ", ".join(f"「{law}」 {article}" for law, article in shown) + "에 따릅니다." if shown else ""
-
 
 _DATE = re.compile(r"((?:19|20)\d{2})(\s?[.\-/년]\s?\d{1,2}\s?[.\-/월]\s?\d{1,2}\s?[.일]?)")
 _NUMBER = re.compile(r"\d[\d,]*")
@@ -125,24 +87,7 @@ def _reversed_polarity(reference: str) -> str:
     return _REVERSAL.sub(_reverse_one, reference)
 
 
-def _prompt_redacted(item: dict) -> str:
-    from toolkit.korean.pii import redact_pii
-
-    return redact_pii(_prompt(item))[0]
-
-
 Strategy = Callable[[dict, list[dict], int], str]
-TEXT_STRATEGIES: dict[str, Strategy] = {
-    "empty": lambda item, items, k: "",
-    "prompt_copied": lambda item, items, k: _prompt(item),
-    "prompt_head": lambda item, items, k: _prompt_head(item),
-    "prompt_redacted": lambda item, items, k: _prompt_redacted(item),
-    "refuse_all": lambda item, items, k: REFUSAL,
-    "refusal_with_end_mark": lambda item, items, k: f"{REFUSAL}  {END_MARK}",
-    "end_mark_only": lambda item, items, k: END_MARK,
-    "cite_all_shown": lambda item, items, k: _cite_all_shown(item),
-    "another_items_answer": lambda item, items, k: items[(k + 1) % len(items)]["reference"],
-}
 # Not floors (they start from the reference): whether the metrics see facts and meaning.
 PERTURBATIONS: dict[str, Strategy] = {
     "facts_removed": lambda item, items, k: _facts_removed(item["reference"]),
@@ -151,53 +96,19 @@ PERTURBATIONS: dict[str, Strategy] = {
 }
 
 
-def _bigrams(text: str) -> set[str]:
-    text = re.sub(r"\s+", "", text)
-    return {text[i:i + 2] for i in range(len(text) - 1)}
+def baselines() -> list:
+    """Every installed no-model baseline (`gongmu.floors`), built-ins included."""
+    from toolkit import plugins
+
+    return [plugins.load(plugins.FLOORS, name) for name in plugins.names(plugins.FLOORS)]
 
 
-def _passage(item: dict) -> str:
-    """The prompt without the choices it lists (each would overlap itself)."""
-    text = _prompt(item)
-    for choice in item["choices"]:
-        text = text.replace(choice, " ")
-    return text
+def text_strategies() -> dict[str, Strategy]:
+    return {b.name: b.answer for b in baselines() if b.answer is not None}
 
 
-def _lexical_overlap(item: dict) -> int:
-    prompt = _bigrams(_passage(item))
-    overlaps = [len(_bigrams(c) & prompt) / max(1, len(_bigrams(c))) for c in item["choices"]]
-    return max(range(len(overlaps)), key=lambda i: overlaps[i])
-
-
-def _kind(choice: str) -> str:
-    law = choice.split(" — ")[0].rstrip()  # doc-routing's choices are "law — 소관부처"
-    for kind in ("시행규칙", "시행령", "조례", "규칙"):
-        if law.endswith(kind):
-            return kind
-    return "법"
-
-
-def _odd_kind_out(item: dict) -> int:
-    kinds = [_kind(c) for c in item["choices"]]
-    alone = [i for i, k in enumerate(kinds) if kinds.count(k) == 1]
-    return alone[0] if len(alone) == 1 else 0
-
-
-def _lexical_overlap_count(item: dict) -> int:
-    prompt = _bigrams(_passage(item))
-    counts = [len(_bigrams(c) & prompt) for c in item["choices"]]
-    return max(range(len(counts)), key=lambda i: counts[i])
-
-
-CHOICE_STRATEGIES: dict[str, Callable[[dict], int]] = {
-    "lexical_overlap": _lexical_overlap,
-    "lexical_overlap_count": _lexical_overlap_count,
-    "first_choice": lambda item: 0,
-    "longest_choice": lambda item: max(range(len(item["choices"])),
-                                       key=lambda i: len(item["choices"][i])),
-    "odd_kind_out": _odd_kind_out,
-}
+def choice_strategies() -> dict[str, Callable[[dict], int]]:
+    return {b.name: b.choose for b in baselines() if b.choose is not None}
 
 
 def _text_scores(suite, outputs: list[str]) -> dict[str, float]:
@@ -216,7 +127,7 @@ def suite_floors(suite) -> dict:
     floors: dict[str, dict[str, float]] = {}
     ceiling: dict[str, float] = {}
     if suite.choice_metrics:
-        for name, pick in CHOICE_STRATEGIES.items():
+        for name, pick in choice_strategies().items():
             right = fmean(float(pick(i) == i["answer"]) for i in items)
             floors[name] = {m: right for m in suite.choice_metrics}
         floors["chance"] = {m: fmean(1 / len(i["choices"]) for i in items)
@@ -224,7 +135,7 @@ def suite_floors(suite) -> dict:
         ceiling.update({m: 1.0 for m in suite.choice_metrics})
     perturbed: dict[str, dict[str, float]] = {}
     if suite.text_metrics and suite.task_type != "multiple_choice":
-        for table, strategies in ((floors, TEXT_STRATEGIES), (perturbed, PERTURBATIONS)):
+        for table, strategies in ((floors, text_strategies()), (perturbed, PERTURBATIONS)):
             for name, strategy in strategies.items():
                 outputs = [strategy(item, items, k) for k, item in enumerate(items)]
                 table.setdefault(name, {}).update(_text_scores(suite, outputs))
