@@ -47,8 +47,12 @@ class Scripted:
     how many times this prompt was asked before (0 the first time). A script returns
     one of ("ok", payload), ("status", code, payload, headers), ("sleep", seconds, then),
     ("malformed",), ("truncated",), ("reset",), ("hold", event) (answer nothing until the
-    event is set or 30 s pass). The server counts requests, answers (200 replies fully
-    written) per prompt, and the largest number of requests in flight at once."""
+    event is set or 30 s pass), ("trickle", seconds) (a whole reply, status line included,
+    one byte every `seconds`, 60 bytes at most), ("huge", n_bytes, declared) (a 200 reply
+    of n_bytes of JSON string, its Content-Length declared or not: then the connection's
+    end delimits it). The server counts requests, answers (200 replies fully written) per
+    prompt, bytes written by "huge" replies (`huge_sent`), and the largest number of
+    requests in flight at once."""
 
     def __init__(self, script: Callable):
         self.script = script
@@ -58,6 +62,7 @@ class Scripted:
         self.headers: list[dict] = []
         self.bodies: list[dict] = []
         self.in_flight = self.max_in_flight = 0
+        self.huge_sent = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -88,6 +93,28 @@ class Scripted:
                 if kind == "hold":
                     action[1].wait(timeout=30)
                     return self._act(("status", 503, {"error": "held"}, {}), key)
+                if kind == "trickle":
+                    data = json.dumps(completion("늦은 답")).encode()
+                    raw = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+                    self.close_connection = True
+                    for k in range(min(len(raw), 60)):
+                        self.wfile.write(raw[k:k + 1])
+                        self.wfile.flush()
+                        time.sleep(action[1])
+                    return
+                if kind == "huge":
+                    n, declared = action[1], action[2]
+                    self.close_connection = True
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                     + (f"Content-Length: {n}\r\n".encode() if declared else b"")
+                                     + b"Connection: close\r\n\r\n\"")
+                    block = b"x" * (1 << 16)
+                    for _ in range(n // len(block)):
+                        self.wfile.write(block)
+                        with outer.lock:
+                            outer.huge_sent += len(block)
+                    return
                 if kind == "reset":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
