@@ -20,8 +20,13 @@ PAIRS = [json.loads(line) for line in
          (Path(__file__).parents[1] / "data" / "eval" / "polarity_pairs.jsonl").open(encoding="utf-8")]
 
 
-def test_the_set_holds_at_least_30_pairs():
-    assert len(PAIRS) >= 30
+def test_the_set_holds_at_least_100_pairs_of_varied_forms():
+    assert len(PAIRS) >= 100
+    forms = {"것은 아니": 0, "없이도": 0, "아니할 수 없": 0, "않아야": 0, "에게": 0}
+    for pair in PAIRS:
+        for form in forms:
+            forms[form] += any(form in pair[k] for k in ("reference", "paraphrase", "reversed"))
+    assert all(n >= 2 for n in forms.values()), forms
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=lambda p: p["reference"][:20])
@@ -56,3 +61,17 @@ def test_content_f1_gives_particles_and_endings_nothing():
     ref = "지원위원회의 위촉위원에게는 예산의 범위에서 수당과 여비를 지급할 수 있다."
     assert content_f1(boilerplate, ref) < token_f1(boilerplate, ref)
     assert content_f1(boilerplate, ref) < 0.2
+
+
+@pytest.mark.parametrize("reference, reversed_", [
+    ("개인정보처리자는 개인정보를 수집할 수 있다.", "개인정보처리자는 개인정보를 수집할 수 있는 것은 아니다."),
+    ("처리자는 정보주체의 동의를 받은 경우에는 개인정보를 수집할 수 있다.",
+     "처리자는 정보주체의 동의 없이도 개인정보를 수집할 수 있다."),
+    ("행정안전부장관은 시장에게 통지하여야 한다.", "시장은 행정안전부장관에게 통지하여야 한다."),
+    ("교육감은 학교의 설립을 인가하지 아니할 수 없다.", "교육감은 학교의 설립을 인가하지 아니할 수 있다."),
+    ("위원은 회의 내용을 공개하지 아니하여야 한다.", "위원은 회의 내용을 공개하여야 한다."),
+])
+def test_the_reversals_that_scored_1_now_score_0(reference, reversed_):
+    """Issue 20: key_facts gave 1.0 to a denied permission, a dropped condition, swapped
+    actors; a double negation and a must-not read as plain rules."""
+    assert key_fact_score(reversed_, reference) == 0.0

@@ -170,7 +170,8 @@ _STEM_TAGS = ("NNG", "NNP", "VV", "VA", "XR", "SL", "SH")
 # Nouns naming who acts ("행정안전부장관", "위원회", "지방자치단체의 장").
 _ACTOR = re.compile(
     r"[가-힣]*(?:장관|처장|청장|시장|도지사|군수|구청장|교육감|위원회|위원장|총리|대통령|"
-    r"지방자치단체|공무원|법원|기관|사업자|처리자|주체|신청인|당사자|소유자|관리자|운영자|의장)"
+    r"지방자치단체|공무원|법원|기관|사업자|처리자|주체|신청인|당사자|소유자|관리자|운영자|의장|"
+    r"영업자|학교장|감독관|원장|회장|본부장|센터장|임차인|임대인|사업주|근로자|입주자|이용자)"
     r"(?=[은는이가의을를에도과와\s,.]|$)")
 _NUMBER_FACT = re.compile(
     r"(\d+(?:[.,]\d+)*)\s*(분의\s*\d+|퍼센트|%|년|개월|월|주|일|시간|분|명|인|회|차례|개|건|원|"
@@ -185,9 +186,21 @@ def _modal_facts(text: str) -> list[tuple[str, str]]:
     def stem_before(k: int) -> str:
         for j in range(k - 1, max(-1, k - 7), -1):
             form, tag = tags[j]
-            if tag in _STEM_TAGS and form not in ("하", "되", "수", "있", "없", "가능"):
+            if tag in _STEM_TAGS and form not in ("하", "되", "수", "있", "없", "가능") \
+                    and not _ACTOR.fullmatch(form):  # who acts is not what is done
                 return form
         return ""
+
+    def negated_after(k: int) -> bool:
+        """'…할 수 있는 것은 아니다': the modal phrase at k is itself denied."""
+        window = [f for f, _ in tags[k + 1:k + 6]]
+        return "것" in window and any(f == "아니" and t == "VCN" for f, t in tags[k + 1:k + 7])
+
+    def denied_before(k: int) -> bool:
+        """'…하지 아니할 수 없다': a negated verb before 수 없다 (a double negation)."""
+        window = tags[max(0, k - 4):k]
+        return any(f == "지" and t.startswith("EC") for f, t in window) and any(
+            f in ("아니하", "않", "아니") for f, _ in window)
 
     i = 0
     while i < len(tags):
@@ -196,14 +209,24 @@ def _modal_facts(text: str) -> list[tuple[str, str]]:
         modality = None
         if form == "수" and tag == "NNB" and nxt[0] in ("있", "없"):
             modality = "may" if nxt[0] == "있" else "not"
+            if modality == "not" and denied_before(i):
+                # 하지 아니할 수 없다 = must: the 'not' read at 지 아니하 is undone
+                if facts and facts[-1][1] == "not":
+                    facts.pop()
+                modality = "must"
+            if negated_after(i + 1):
+                modality = {"may": "not", "not": "may", "must": "not"}[modality]
         elif tag.startswith("EC") and form in ("어야", "아야", "여야", "야"):
-            modality = "must"
+            # 공개하지 아니하여야 한다 = must not: the 'not' just read stands
+            modality = None if facts and facts[-1][1] == "not" and any(
+                f == "지" for f, _ in tags[max(0, i - 3):i]) else "must"
         elif form == "의무" and tag == "NNG":
             modality = "must"
         elif tag.startswith("EC") and form == "지" and nxt[0] in ("않", "아니", "아니하", "못", "못하"):
-            modality = "not"
+            # 받지 아니하고 / 동의하지 않으면 / 받지 않은 제품: a condition (`_conditions_without`)
+            modality = None if _condition_after(tags, i) else "not"
         elif form in ("아니", "안") and nxt[0] == "되" and tag in ("VCN", "MAG", "VX"):
-            modality = "not"
+            modality = "may" if negated_after(i + 1) else "not"  # …아니 되는 것은 아니다
         elif form in ("금지", "불가능", "불가") and tag in ("NNG", "XR"):
             modality = "not"
         elif form == "가능" and tag in ("NNG", "XR"):
@@ -212,6 +235,47 @@ def _modal_facts(text: str) -> list[tuple[str, str]]:
             facts.append((stem_before(i), modality))
         i += 1
     return [f for f in facts if f[0]]
+
+
+def _condition_after(tags, k: int) -> bool:
+    """Whether the negation '지 않/아니하' at k opens a condition, not a rule: followed by
+    -고, -으면/-면, a past tense that a condition ends (않았다면) or a modifier (않은 제품)."""
+    after = tags[k + 2] if k + 2 < len(tags) else ("", "")
+    following = tags[k + 3][0] if k + 3 < len(tags) else ""
+    if after[0] in ("고", "으면", "면") or (after[1] == "ETM" and following != "수"):
+        return True  # (…하지 아니할 수 없다 is a double negation, not a condition)
+    if after[0] in ("았", "었") and k + 3 < len(tags) and tags[k + 3][0] in ("다면", "으면", "면"):
+        return True
+    return False
+
+
+def _conditions_without(text: str) -> set[str]:
+    """Nouns a rule applies without ("동의 없이", "동의를 받지 아니하고", "허가 없는"):
+    saying a rule holds without its condition reverses it."""
+    tags = _tagged(text)
+    out = set()
+    for k, (form, tag) in enumerate(tags):
+        noun = tags[k - 1] if k and tags[k - 1][1] in ("NNG", "NNP") else (
+            tags[k - 2] if k > 1 and tags[k - 1][1] in ("JKS", "JX") and tags[k - 2][1] in ("NNG", "NNP")
+            else None)
+        if form in ("없이", "없") and noun is not None:
+            # 동의 없이, 허가 없는, 사유가 없으면
+            if form == "없이" or (k + 1 < len(tags) and tags[k + 1][0] in ("는", "이", "고", "으면", "면")):
+                out.add(noun[0])
+        elif form == "지" and tag.startswith("EC") and k + 2 < len(tags) and \
+                tags[k + 1][0] in ("아니하", "않", "아니") and _condition_after(tags, k):
+            # 받지 아니하고, 동의하지 않았다면, 받지 않은 제품: a condition left out
+            for j in range(k - 1, max(-1, k - 4), -1):
+                if tags[j][1] in ("NNG", "NNP"):
+                    out.add(tags[j][0])
+                    break
+    return out
+
+
+def _subjects(text: str) -> set[str]:
+    """The actors that act: an actor followed by 은/는/이/가 (topic or subject)."""
+    return {m.group(0) for m in _ACTOR.finditer(text)
+            if text[m.end():m.end() + 1] in ("은", "는", "이", "가") and len(m.group(0)) >= 2}
 
 
 def key_facts(text: str) -> dict[str, set]:
@@ -225,7 +289,8 @@ def key_facts(text: str) -> dict[str, set]:
     modal: dict[str, set[str]] = {}
     for stem, modality in _modal_facts(text):
         modal.setdefault(stem, set()).add(modality)
-    return {"numbers": numbers, "actors": actors, "modal": modal}
+    return {"numbers": numbers, "actors": actors, "modal": modal,
+            "without": _conditions_without(text), "subjects": _subjects(text)}
 
 
 def key_fact_score(output: str, reference: str) -> float:
@@ -258,8 +323,16 @@ def key_fact_score(output: str, reference: str) -> float:
              + sum(1 for stem, m in out["modal"].items() if m & ref["modal"].get(stem, set())))
     precision = right / stated if stated else 0.0
     score = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    if ref["modal"]:
-        score *= 1 - reversed_ / len(ref["modal"])
+    # Meaning reversed without a modal word: a condition dropped ("동의 없이도" for "동의를
+    # 받은 경우"), or the actors swapped ("시장은 장관에게" for "장관은 시장에게").
+    rules = max(1, len(ref["modal"]))
+    reversed_ += len({n for n in out["without"] - ref["without"] if n in ref_text})
+    reversed_ += len({n for n in ref["without"] - out["without"] if n in out_text})
+    if ref["subjects"] and out["subjects"] and ref["subjects"].isdisjoint(out["subjects"]) \
+            and out["subjects"] <= ref["actors"]:
+        reversed_ += 1
+    if ref["modal"] or reversed_:
+        score *= max(0.0, 1 - reversed_ / rules)
     return score
 
 
