@@ -419,3 +419,13 @@ def test_the_teacher_sends_headers_env_and_stores_an_echoed_value_as_a_placehold
     assert out[0]["messages"][1]["content"] == f"{answer} (‹key›)"
     assert token not in (tmp_path / "teacher" / "replies.jsonl").read_text(encoding="utf-8")
     assert cfg.model_dump()["headers_env"] == {"X-Api-Key": "TEACHER_TOKEN"}
+
+
+def test_a_redirect_is_not_followed_so_the_key_never_goes_where_it_points(no_proxy_env):
+    with Scripted(lambda body, n, s: ("ok", completion("다른 곳"))) as elsewhere, Scripted(
+            lambda body, n, s: ("status", 307, {}, {"Location": elsewhere.base_url + "/chat/completions"})) as server:
+        with pytest.raises(EndpointFailure) as err:
+            post_json(server.base_url + "/chat/completions", {"model": "m"}, timeout_s=5,
+                      api_key="sk-redirected-1234567890")
+        assert err.value.kind == "http_error" and err.value.status == 307
+        assert elsewhere.bodies == [] and len(server.bodies) == 1
