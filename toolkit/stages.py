@@ -99,13 +99,14 @@ def stages_between(first: str, last: str) -> list[str]:
 
 def recipe_stages(recipe: Recipe) -> list[str]:
     """The stages `recipe` describes, in run order: each stage whose own section the
-    recipe writes (after `extends` and overrides), and the report wherever there is an
-    eval. So a corpus recipe is validated and run as a corpus alone, and an eval-only
+    recipe writes (after `extends` and overrides), the train stage where it names a corpus
+    and a model, and the report wherever there is an eval. So a corpus recipe is validated and run as a corpus alone, and an eval-only
     recipe as eval and report. A recipe that writes none of them describes all five."""
     written = recipe.model_fields_set
     own = {name: [s for s in stage(name).sections if s not in SHARED_SECTIONS] for name in ORDER}
     names = [name for name in ORDER if any(s in written for s in own[name])
-             or (name == "report" and "eval" in written)]
+             or (name == "report" and "eval" in written)
+             or (name == "train" and {"corpus", "model"} <= written)]  # a model to tune on it
     return names or list(ORDER)
 
 

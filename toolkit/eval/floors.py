@@ -190,11 +190,10 @@ def floors_command(recipe_path, overrides=(), json_out=None) -> int:
     way the eval stage builds them, each scored with every no-model strategy and with its
     references; a table on the console, and with `json_out` the entries as JSON."""
     import json
-    from types import SimpleNamespace
 
     from toolkit.console import console
     from toolkit.errors import GongmuError
-    from toolkit.eval.stage import _setup_suites
+    from toolkit.eval.suite import recipe_suites
     from toolkit.recipe import load_recipe
 
     recipe = load_recipe(recipe_path, list(overrides))
@@ -202,8 +201,8 @@ def floors_command(recipe_path, overrides=(), json_out=None) -> int:
         raise GongmuError(f"{recipe_path}: eval.suites is empty; name the suites to score "
                           f"(e.g. eval.suites=[evals/gongmun-drafting]).")
     corpus = recipe.stage_dir("corpus")
-    inputs = {"corpus": SimpleNamespace(path=corpus)} if corpus.is_dir() else {}
-    entries = {suite.name: suite_floors(suite) for suite in _setup_suites(recipe, inputs)}
+    entries = {suite.name: suite_floors(suite)
+               for suite in recipe_suites(recipe, corpus if corpus.is_dir() else None)}
     console.print(floors_table(entries))
     if json_out:
         from pathlib import Path

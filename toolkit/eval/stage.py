@@ -34,6 +34,7 @@ and no scores) and, for suites built at eval time, `items/<suite>.jsonl`.
 from __future__ import annotations
 
 import hashlib
+import os
 
 from toolkit.artifacts import StageOutput
 from toolkit.recipe import Recipe
@@ -87,6 +88,11 @@ def check_paths(recipe: Recipe) -> list[str]:
         if not (suite / "suite.yaml").is_file():
             problems.append(f"{recipe.where('eval', 'suites', i)}: eval.suites[{i}] {suite} "
                             f"has no suite.yaml.")
+    secret = recipe.eval.item_secret_env
+    if secret is not None and not os.environ.get(secret):
+        problems.append(f"{recipe.where('eval', 'item_secret_env')}: eval.item_secret_env names "
+                        f"the environment variable {secret}, which is not set. Export the "
+                        f"secret in it, or remove item_secret_env to build the public items.")
     return problems + candidate_path_problems(recipe) + check_backend(recipe)
 
 
@@ -109,11 +115,12 @@ def run(recipe: Recipe) -> StageOutput:
 
 
 def _setup_suites(recipe: Recipe, inputs: dict):
-    """The suites (builders run on the corpus's held-out documents)."""
-    from toolkit.eval.suite import load_suite
+    """The suites (builders run on the corpus's held-out documents, under the recipe's
+    item secret when it names one)."""
+    from toolkit.eval.suite import recipe_suites
 
     corpus = inputs.get("corpus")
-    return [load_suite(s, corpus.path if corpus else None) for s in recipe.eval.suites]
+    return recipe_suites(recipe, corpus.path if corpus else None)
 
 
 def _setup_candidates(recipe: Recipe, suites) -> None:
@@ -176,6 +183,7 @@ def _results(recipe: Recipe, suites, scored: dict,
             "higher_is_better": suite.higher_is_better,
             "primary_metric": suite.primary,
             "gated_metrics": suite.gated,
+            "item_pool": suite.pool,
             "thresholds": suite.spec.thresholds,
             "models": {},
         }

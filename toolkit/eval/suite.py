@@ -47,7 +47,10 @@ item, groups scores).
 from __future__ import annotations
 
 import difflib
+import hashlib
+import hmac
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -137,6 +140,7 @@ class Suite:
     shots: list[dict] = field(default_factory=list)
     items_path: Path | None = None  # the file the items were read from; None when built
     raw_items: list[dict] = field(default_factory=list)
+    pool: dict = field(default_factory=lambda: {"kind": "file"})  # `item_pool`
 
     @property
     def name(self) -> str:
@@ -186,12 +190,65 @@ class Suite:
         return used
 
 
-def load_suite(folder: Path, corpus_dir: Path | None = None) -> Suite:
+POOL_DOMAIN = b"gongmu item pool\0"
+
+
+def secret_fingerprint(secret: str) -> str:
+    """What results.json records of an item secret: a keyed hash that names it without
+    revealing it (16 hex digits)."""
+    return hashlib.sha256(POOL_DOMAIN + secret.encode("utf-8")).hexdigest()[:16]
+
+
+def private_seed(secret: str, suite: str, seed: int) -> int:
+    """The builder seed a secret gives a suite: nobody without the secret can rebuild
+    which documents, distractors and wordings were drawn."""
+    digest = hmac.new(secret.encode("utf-8"), f"{suite}:{seed}".encode(), hashlib.sha256)
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+def item_pool(spec: SuiteSpec, secret: str | None) -> dict:
+    """Whether a suite's items can be rebuilt by anyone: "public" (a builder over public
+    documents with its public seed), "private" (a builder under the recipe's secret) or
+    "file" (a committed or shared items file: as private as the file)."""
+    if not isinstance(spec.items, FromBuilder):
+        return {"kind": "file"}
+    if secret:
+        return {"kind": "private", "secret_fingerprint": secret_fingerprint(secret)}
+    return {"kind": "public", "seed": spec.items.seed}
+
+
+def recipe_suites(recipe, corpus_dir: Path | None) -> list[Suite]:
+    """The suites of `recipe.eval`, builders run over the corpus stage's held-out
+    documents, under the recipe's item secret when it names one (`eval.item_secret_env`):
+    the one place the eval stage and `gongmu eval floors` get their suites from."""
+    secret = item_secret(recipe)
+    return [load_suite(s, corpus_dir, secret=secret) for s in recipe.eval.suites]
+
+
+def item_secret(recipe) -> str | None:
+    """The recipe's item secret from its environment variable; DataError when the
+    variable is named but not set (the secret itself is never in any message)."""
+    name = recipe.eval.item_secret_env
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise DataError(f"{recipe.where('eval', 'item_secret_env')}: eval.item_secret_env names "
+                        f"the environment variable {name}, which is not set. Export the "
+                        f"secret in it, or remove item_secret_env to build the public items.")
+    return value
+
+
+def load_suite(folder: Path, corpus_dir: Path | None = None, *, secret: str | None = None) -> Suite:
     """Read and check `folder/suite.yaml` and its items (building them when the suite
-    names a builder). Raises DataError naming the file, line and key at fault."""
+    names a builder, under `secret` when given). Raises DataError naming the file, line
+    and key at fault."""
     folder = Path(folder)
     spec_path = folder / "suite.yaml"
     spec = _read_spec(spec_path)
+    if secret and isinstance(spec.items, FromBuilder):
+        spec = spec.model_copy(update={"items": spec.items.model_copy(
+            update={"seed": private_seed(secret, spec.name, spec.items.seed)})})
     raw, where, items_path = _read_items(spec, spec_path, folder, corpus_dir)
     lenient = isinstance(spec.items, FromCorpus)  # corpus records may carry other keys
     items = [_canonical_item(spec, r, where(n), lenient) for n, r in enumerate(raw, 1)]
@@ -221,7 +278,8 @@ def load_suite(folder: Path, corpus_dir: Path | None = None) -> Suite:
     metrics = _suite_metrics(spec, spec_path, items)
     suite_hash = content_hash({"spec": spec.model_dump(mode="json"), "items": raw,
                                "few_shot_items": raw_shots})
-    return Suite(spec, folder, items, suite_hash, metrics, shots, items_path, raw)
+    return Suite(spec, folder, items, suite_hash, metrics, shots, items_path, raw,
+                 pool=item_pool(spec, secret))
 
 
 # --------------------------------------------------------------------------- spec

@@ -626,6 +626,12 @@ class EvalSection(_Section):
     max_model_len: int | None = Field(
         None, gt=0, le=1_048_576, description="vllm backend: the context length to reserve "
         "(default: the model's, capped at 8192).")
+    item_secret_env: Annotated[str | None, BeforeValidator(
+        lambda v: None if v is None else _variable_name(v, "item_secret_env"))] = Field(
+        None, description="The environment variable holding a secret that picks, orders and words "
+        "the builder suites' items (which documents, distractors and question wording): "
+        "with it the items cannot be rebuilt from public data. The secret is never written "
+        "anywhere; results.json records its fingerprint only.")
 
     @model_validator(mode="after")
     def _candidate_names(self) -> "EvalSection":

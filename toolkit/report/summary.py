@@ -158,6 +158,7 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
         "rows": table,
         "bounds": bounds,
         "best_floor": {"strategy": floor[0], "score": floor[1]} if floor else None,
+        "item_pool": entry.get("item_pool"),
         "contamination": _contamination(entry),
         "metrics": [{"metric": m, "higher_is_better": entry.get("higher_is_better", {}).get(m, True),
                      "values": {c: models[c].get("scores", {}).get(m) for c in models}}
