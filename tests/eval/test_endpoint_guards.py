@@ -382,7 +382,7 @@ def test_keys_and_header_values_a_server_echoes_are_stored_as_placeholders(tmp_p
         h = server.headers[-1]
         return ("ok", completion(f"받은 값: {h.get('Authorization')} / {h.get('X-Tenant-Token')}"))
 
-    suite = generation_suite(tmp_path / "gen", n=2)
+    suite = generation_suite(tmp_path / "gen", n=2, max_new_tokens=32)  # the whole echo kept
     with Scripted(script) as server:
         recipe = load_recipe(eval_recipe(tmp_path, [suite], [endpoint(
             server.base_url, api_key_env="VENDOR_KEY", headers_env={"X-Tenant-Token": "TENANT_TOKEN"})]))

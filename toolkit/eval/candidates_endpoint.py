@@ -60,6 +60,9 @@ from toolkit.recipe import Recipe
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LETTER_MAX_TOKENS = 8
 CACHE_FOLDER = "eval-cache"
+# Without the served model's tokenizer, replies are cut at this many characters a token:
+# Korean tokenizers give one to two syllables a token, so the bound is generous.
+CHARS_PER_TOKEN = 3
 _LETTER = re.compile(r"(?<![A-Za-z])([A-Z])(?![A-Za-z])")
 
 
@@ -196,6 +199,7 @@ class _Asker:
         self.guard_pii = not (is_local(candidate.base_url) or candidate.allow_remote_pii)
         self.count = Counter()
         self.latencies: list[float] = []
+        self._tokenizer = None
         self.deadline_passed: list[str] = []
 
     def start_suite(self, suite) -> None:
@@ -248,6 +252,33 @@ class _Asker:
             self.deadline_passed.append(self.suite)
         return answers
 
+    def cut(self, text: str, limit: int) -> tuple[str, dict]:
+        """`text` cut to `limit` tokens, counted by gongmu, not by the endpoint: with the
+        candidate's `tokenizer` (the served model's) when it has one, else at
+        CHARS_PER_TOKEN characters a token, a bound no Korean tokenizer undercuts. An
+        endpoint that ignores max_tokens gains nothing from a longer answer."""
+        if self.c.tokenizer is not None:
+            if self._tokenizer is None:
+                from transformers import AutoTokenizer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(self.c.tokenizer,
+                                                                local_files_only=True)
+            ids = self._tokenizer(text, add_special_tokens=False)["input_ids"]
+            count = {"tokens": min(len(ids), limit), "counted_with": "tokenizer"}
+            if len(ids) > limit:
+                text = self._tokenizer.decode(ids[:limit], skip_special_tokens=True)
+                count["cut_from"] = len(ids)
+        else:
+            chars = limit * CHARS_PER_TOKEN
+            count = {"tokens": -(-min(len(text), chars) // CHARS_PER_TOKEN),
+                     "counted_with": "characters"}
+            if len(text) > chars:
+                count["cut_from"] = -(-len(text) // CHARS_PER_TOKEN)
+                text = text[:chars]
+        self.count["completion_tokens_counted"] += count["tokens"]
+        self.count["cut_replies"] += "cut_from" in count
+        return text, count
+
     def body(self, **keys) -> dict:
         return {"model": self.c.model, **keys, **self.c.extra_body,
                 **{k: v for k, v in keys.items() if k in ("model", "messages", "prompt")}}
@@ -272,7 +303,10 @@ class _Asker:
             "max_concurrency": c.max_concurrency, "requests_per_minute": c.requests_per_minute,
             "requests_sent": self.count["attempts"], "answered_this_run": self.count["answered"],
             "cache_hits": self.count["cache_hits"],
-            "prompt_tokens": prompt, "completion_tokens": completion,
+            "prompt_tokens": prompt, "completion_tokens": completion,  # the endpoint's own
+            "completion_tokens_counted": self.count["completion_tokens_counted"],  # gongmu's
+            "completion_tokens_counted_with": "tokenizer" if c.tokenizer else "characters",
+            "replies_cut_to_max_new_tokens": self.count["cut_replies"],
             "latency_s": {"mean": round(statistics.fmean(lat), 4),
                           "p50": round(lat[len(lat) // 2], 4),
                           "p95": round(lat[min(len(lat) - 1, int(0.95 * len(lat)))], 4),
@@ -306,8 +340,10 @@ def score_endpoint(recipe: Recipe, candidate, suites, bar) -> Scored:
             hashes = [messages_hash(m) for m in messages]
             failed: list[str | None] = [None] * len(messages)
             outputs = logprobs = picks = None
+            counts = None
             if suite.text_metrics:
-                outputs, failed = _generate(asker, suite, messages, recipe.eval.max_new_tokens)
+                outputs, failed, counts = _generate(asker, suite, messages,
+                                                    recipe.eval.max_new_tokens)
             if suite.choice_metrics:
                 if mode != "letter":
                     logprobs, lp_failed, unsupported = _choice_logprobs(asker, suite, messages)
@@ -330,6 +366,10 @@ def score_endpoint(recipe: Recipe, candidate, suites, bar) -> Scored:
                 for row, reply in zip(rows, replies):
                     if reply is not None:
                         row["letter_reply"] = reply
+            for row, count in zip(rows, counts or []):
+                if count is not None:  # gongmu's own count, and the cut when there was one
+                    row["completion_tokens"] = count
+
             scored.rows[suite.name] = rows
             scored.per_suite[suite.name] = {
                 "prompts_hash": hashlib.sha256("\n".join(hashes).encode()).hexdigest(),
@@ -373,15 +413,19 @@ def _generate(asker: _Asker, suite, messages, max_new_tokens: int):
     bodies = [asker.body(messages=m, **params) for m in messages]
     task = asker.bar.add_task(f"{suite.name} · {asker.c.name}", total=len(bodies), info="")
     answers = asker.ask("/chat/completions", bodies, task, check=chat_text, items=suite.items)
-    outputs, failed = [], []
+    limit = params["max_tokens"]
+    outputs, failed, counts = [], [], []
     for answer in answers:
         if answer.reply is None:
             outputs.append(None)
             failed.append(_failure_reason(answer))
+            counts.append(None)
         else:
-            outputs.append(cut_at_stop(chat_text(answer.reply), suite.spec.stop))
+            text, count = asker.cut(cut_at_stop(chat_text(answer.reply), suite.spec.stop), limit)
+            outputs.append(text)
             failed.append(None)
-    return outputs, failed
+            counts.append(count)
+    return outputs, failed, counts
 
 
 def _echoed(reply: dict) -> dict:
