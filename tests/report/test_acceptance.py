@@ -253,3 +253,21 @@ def test_results_without_intervals_are_not_recomputed_by_the_report(tmp_path):
     row = next(r for s in summary["suites"] if s["name"] == "above" for r in s["rows"]
                if r["candidate"] == "tuned")
     assert (row["verdict"], row["verdict_reason"]) == ("inconclusive", "no_interval")
+
+
+def test_letter_and_log_likelihood_scored_choices_are_reported_apart(tmp_path):
+    """Issue 20 §6: a candidate that answered multiple choice by letter is not compared
+    with one scored by log-likelihood, and the page says so."""
+    up = _planted(tmp_path)
+    results = json.loads((up.path / "results.json").read_text(encoding="utf-8"))
+    results["suites"]["above"]["models"]["base"]["choice_scoring"] = "logprobs"
+    results["suites"]["above"]["models"]["tuned"]["choice_scoring"] = "letter"
+    write_json(up.path / "results.json", results)
+    recipe = _recipe(tmp_path, "    above: {non_inferiority: {reference: base, margin: 0.02}}\n")
+    summary = build_summary(recipe, {"eval": up}, generated="2026-12-02")
+    above = next(s for s in summary["suites"] if s["name"] == "above")
+    row = next(r for r in above["rows"] if r["candidate"] == "tuned")
+    assert (row["verdict"], row["verdict_reason"]) == ("inconclusive", "not_comparable")
+    html = render_html(summary, "f" * 64)
+    assert 'id="scoring-mixed"' in html and "선택지 기호 답으로 채점" in html
+    assert "같은 채점 방식" not in html

@@ -128,7 +128,7 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
         row = {"candidate": cand, "metric": metric, "mean": mean, "low": interval[0],
                "high": interval[1], "items": model.get("items"),
                "answered": model.get("answered"), "failed": model.get("failed", 0),
-               "not_asked": not_asked}
+               "not_asked": not_asked, "choice_scoring": model.get("choice_scoring")}
         diff_low = diff_high = None
         if criterion and "non_inferiority" in criterion:
             if cand == compared:
@@ -143,6 +143,11 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
         row["verdict"], row["verdict_reason"] = acc.judge(
             criterion, higher, row["low"], row["high"], diff_low, diff_high,
             floor=floor, not_asked=not_asked)
+        compared_by = (models.get(compared) or {}).get("choice_scoring")
+        if (criterion and "non_inferiority" in criterion and row["choice_scoring"]
+                and compared_by and compared_by != row["choice_scoring"]):
+            # letter-scored and log-likelihood-scored choices are not comparable
+            row["verdict"], row["verdict_reason"] = "inconclusive", "not_comparable"
         table.append(row)
     return {
         "name": name,
@@ -159,6 +164,8 @@ def _suite(recipe: Recipe, eval_dir: Path, name: str, entry: dict, reference: st
         "bounds": bounds,
         "best_floor": {"strategy": floor[0], "score": floor[1]} if floor else None,
         "item_pool": entry.get("item_pool"),
+        "scoring_mixed": len({m.get("choice_scoring") for m in models.values()
+                              if m.get("choice_scoring")}) > 1,
         "contamination": _contamination(entry),
         "metrics": [{"metric": m, "higher_is_better": entry.get("higher_is_better", {}).get(m, True),
                      "values": {c: models[c].get("scores", {}).get(m) for c in models}}
