@@ -19,12 +19,46 @@ _JUDGMENT_START = re.compile(r"【\s*주\s*문\s*】")
 _SUMMARY_DISMISSAL = re.compile(r"심리\s*불속행|상고심\s*절차에\s*관한\s*특례법\s*제\s*[45]\s*조")
 
 
+_REASONS_START = re.compile(r"【\s*이\s*유\s*】")
+# Paragraphs that state what others said: the lower court's reasoning (which the Supreme
+# Court may reverse), the parties' arguments, the grounds of appeal as headings.
+_NOT_THE_COURTS_OWN = re.compile(
+    r"^\s*(?:[가-하]\.\s*|\d+\.\s*|\(\d+\)\s*)?(?:원심은|원심판결|원심이|원심의\s*판단|제1심|원고는|피고는|"
+    r"원고들은|피고들은|상고이유\s*(?:제\s*[\d,\s]+점)?(?:에\s*대하여|를\s*판단|의\s*요지))")
+
+
 def _judgment_text(ruling: Ruling) -> str:
-    """판례내용 from its 주문 on (the party lines before it name lawyers and companies),
-    cut at a sentence end within `RULING_SOURCE_CHARS`."""
+    """The 주문 and the Supreme Court's own reasoning (판단): the 이유's paragraphs less
+    those that restate the lower court's reasoning or the parties' arguments, cut at a
+    sentence end within `RULING_SOURCE_CHARS`. (A lead excerpt often ended inside the
+    lower court's reasoning, which the Supreme Court reversed.)"""
     text = ruling.full_text
     m = _JUDGMENT_START.search(text)
-    return excerpt(text[m.start():] if m else text, RULING_SOURCE_CHARS)
+    text = text[m.start():] if m else text
+    reasons = _REASONS_START.search(text)
+    if reasons is None:
+        return excerpt(text, RULING_SOURCE_CHARS)
+    head, body = text[:reasons.end()], text[reasons.end():]
+    own = [p for p in body.split("\n") if p.strip() and not _NOT_THE_COURTS_OWN.match(p)]
+    return excerpt(head + "\n" + "\n".join(own), RULING_SOURCE_CHARS)
+
+
+_ISSUE = re.compile(r"\[(\d+)\]")
+
+
+def _issues(reference: str) -> list[tuple[str, str]]:
+    """("", reference) for a single-issue reference; ("[n]", part) for each numbered
+    issue of a reference with several ("[1] … [2] …"), scored one by one."""
+    marks = list(_ISSUE.finditer(reference))
+    if len(marks) < 2:
+        return [("", reference)]
+    out = []
+    for k, mark in enumerate(marks):
+        end = marks[k + 1].start() if k + 1 < len(marks) else len(reference)
+        part = reference[mark.end():end].strip()
+        if part:
+            out.append((f"[{mark.group(1)}]", part))
+    return out
 
 
 def ruling_summary(documents: list[dict], seed: int) -> list[dict]:
@@ -33,6 +67,8 @@ def ruling_summary(documents: list[dict], seed: int) -> list[dict]:
     from the judgment text (`RULING_SOURCE_CHARS` characters from its 주문 on). `seed`
     is unused: the items follow from the rulings alone.
 
+    The excerpt is the court's own reasoning (`_judgment_text`). A reference with several
+    numbered issues ([1] … [2] …) gives one item per issue, each asking for that issue.
     Left out: summary dismissals (심리불속행), and items whose reference the excerpt
     cannot support (less than `MIN_SUPPORT` of its content morphemes in the excerpt);
     each item's `meta.support` gives the share."""
@@ -52,10 +88,15 @@ def ruling_summary(documents: list[dict], seed: int) -> list[dict]:
             asked.append(("판결요지", "ruling_gist", excerpt(ruling.summary, RULING_GIST_CHARS),
                           f"아래 판결문({case})을 읽고 판결요지, 곧 법원이 내린 판단의 핵심 법리를 "
                           f"문장으로 작성해 주세요.\n\n{source}"))
-        for part, task, reference, prompt in asked:
-            share = support(reference, source)
-            if share < MIN_SUPPORT:
-                continue
-            items.append(item(suite, doc, part, task, prompt, reference,
-                              meta={**about, "support": round(share, 3)}))
+        for part, task, whole, prompt in asked:
+            issues = _issues(whole)
+            for mark, reference in issues:
+                share = support(reference, source)
+                if share < MIN_SUPPORT:
+                    continue
+                asks = prompt if not mark else prompt.replace(
+                    "\n\n", f" 이 판결의 쟁점 가운데 {mark}번째 쟁점만 다루어 주세요.\n\n", 1)
+                items.append(item(suite, doc, part + mark, task, asks, reference,
+                                  meta={**about, "support": round(share, 3),
+                                        **({"issue": mark, "issues": len(issues)} if mark else {})}))
     return items
