@@ -99,17 +99,32 @@ def executors(recipe: Recipe, work: Path) -> list:
 
     r = cfg.ray
 
-    def on_ray(pipeline, n, name, depends=None):
+    def on_ray(pipeline, n, name):
         return RayPipelineExecutor(pipeline, tasks=n, cpus_per_task=r.cpus_per_task,
-                                   logging_dir=f"{w}/logs/{name}", depends=depends,
-                                   skip_completed=False)
+                                   logging_dir=f"{w}/logs/{name}", skip_completed=False)
 
-    if r.address:
-        ray_lib.init(address=r.address, ignore_reinit_error=True)
-    a = on_ray(first, r.shards, "documents")
-    b = on_ray(buckets, n_buckets, "buckets", a) if cfg.dedup.minhash.enabled else a
-    c = on_ray(cluster, 1, "clusters", b) if cfg.dedup.minhash.enabled else a
-    return [on_ray(finish, 1, "finish", c)]
+    # Ray runs the sharded steps and waits for them; this process finishes the corpus
+    # as the local executor does (it holds the run lock, so a Ray worker could not).
+    if not ray_lib.is_initialized():
+        ray_lib.init(address=r.address, ignore_reinit_error=True, log_to_driver=False)
+    plan = [("documents", on_ray(first, r.shards, "documents"))]
+    if cfg.dedup.minhash.enabled:
+        plan += [("minhash buckets", on_ray(buckets, n_buckets, "buckets")),
+                 ("minhash clusters", on_ray(cluster, 1, "clusters"))]
+    return plan + [None]
+
+
+def check_executor_finished(executor, name: str) -> None:
+    """datatrove's Ray executor logs a warning when tasks fail and returns; a corpus
+    built from the shards that did finish would silently lack documents."""
+    missing = executor.get_incomplete_ranks(range(executor.world_size), skip_completed=True)
+    if missing:
+        raise DataError(
+            f"The corpus step '{name}' did not finish on {len(missing)} of "
+            f"{executor.world_size} shards ({', '.join(map(str, missing[:10]))}); nothing was "
+            f"published. The Ray task logs are in {executor.logging_dir.path}; fix the cause "
+            f"and run the corpus build again."
+        )
 
 
 class _FinishCorpus:

@@ -62,9 +62,10 @@ def check_paths(recipe: Recipe) -> list[str]:
 
 
 def run(recipe: Recipe) -> StageOutput | None:
-    """Build the instruction corpus of `recipe` into <run>/corpus/. On Slurm/Ray the
-    pipeline is submitted and the folder appears when the last job ends (returns None)."""
-    from toolkit.corpus.pipeline import executors, finish_corpus
+    """Build the instruction corpus of `recipe` into <run>/corpus/. On Ray the sharded
+    steps run on the cluster and this process waits and finishes; on Slurm the pipeline
+    is submitted and the folder appears when the last job ends (returns None)."""
+    from toolkit.corpus.pipeline import check_executor_finished, executors, finish_corpus
     from toolkit.stages import check_paths as check_stage_paths
 
     check_stage_paths(recipe, ["corpus"])
@@ -74,7 +75,7 @@ def run(recipe: Recipe) -> StageOutput | None:
         work = _setup_work_folder(recipe)
         started = time.time()
         plan = executors(recipe, work)
-        if recipe.corpus.executor != "local":
+        if recipe.corpus.executor == "slurm":
             plan[-1].run()
             console.print(f"Submitted the corpus pipeline ({recipe.corpus.executor}); logs in "
                           f"{work}/logs.")
@@ -85,6 +86,7 @@ def run(recipe: Recipe) -> StageOutput | None:
                 for name, executor in plan[:-1]:
                     tick = time.time()
                     executor.run()
+                    check_executor_finished(executor, name)
                     phases[f"datatrove {name}"] = round(time.time() - tick, 2)
             (work / "phases.json").write_text(json.dumps(phases))
             return finish_corpus(recipe, work, started)
@@ -93,14 +95,14 @@ def run(recipe: Recipe) -> StageOutput | None:
 
 
 def _setup_work_folder(recipe: Recipe) -> Path:
-    """A work folder of this run's own (`.corpus-work-<pid>-<hex>`; on a cluster
+    """A work folder of this run's own (`.corpus-work-<pid>-<hex>`; on Slurm
     `.corpus-work-cluster-<hex>`), after removing those of local runs that died."""
     run_dir = recipe.run_dir
     for old in run_dir.glob(f"{WORK_PREFIX}*"):
         pid = old.name[len(WORK_PREFIX):].split("-")[0]
         if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
-    owner = str(os.getpid()) if recipe.corpus.executor == "local" else "cluster"
+    owner = "cluster" if recipe.corpus.executor == "slurm" else str(os.getpid())
     work = run_dir / f"{WORK_PREFIX}{owner}-{uuid.uuid4().hex[:8]}"
     work.mkdir(parents=True)
     return work
