@@ -38,6 +38,7 @@ def compose_yaml(
     max_expanded_chars: int = MAX_EXPANDED_CHARS,
     first_line: int = 1,
     error: type[GongmuError] = DataError,
+    syntax_error: type[Exception] | None = None,
 ) -> yaml.Node | None:
     """The node graph of the single YAML document in `text` (None when it is empty),
     after checking its bounds.
@@ -47,7 +48,8 @@ def compose_yaml(
     the file line of the text's first line (front matter starts on line 2). Raises `error`
     (DataError by default) when the text is over `max_bytes`, is not valid YAML, uses an
     alias while `aliases` is false, has a recursive alias, or expands to more than
-    `max_nodes` nodes or `max_expanded_chars` characters of scalars."""
+    `max_nodes` nodes or `max_expanded_chars` characters of scalars; invalid YAML raises
+    `syntax_error` instead when one is given (a caller that reads non-YAML as plain text)."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise error(f"{where or 'YAML'}: {size:,} bytes of YAML, over the limit of {max_bytes:,}. "
@@ -56,7 +58,7 @@ def compose_yaml(
     try:
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
-        raise error(_syntax_message(exc, where, first_line)) from None
+        raise (syntax_error or error)(_syntax_message(exc, where, first_line)) from None
     except RecursionError:
         raise error(f"{where or 'YAML'}: nested too deeply to read.") from None
     finally:

@@ -9,6 +9,7 @@ overrides are resolved against the working directory.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import typing
 from pathlib import Path
@@ -108,10 +109,35 @@ def _collect_lines(node: yaml.Node, key: tuple, out: Locations, file: str) -> No
             _collect_lines(item, key + (i,), out, file)
 
 
-def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locations]:
+# `extends` is bounded: a chain deeper than this, or more files than this in all, is a
+# mistake (or an attack); each file is read once however often it is named.
+MAX_EXTENDS_DEPTH = 32
+MAX_EXTENDS_FILES = 256
+
+
+def _load_with_extends(path: Path, stack: tuple[Path, ...],
+                       merged_files: dict[Path, tuple[dict, Locations]] | None = None
+                       ) -> tuple[dict, Locations]:
+    """`path` merged over what it extends. `merged_files` holds the result for each file
+    already done, so a file named by many others is read and merged once (a chain that
+    extends two files per level stays linear, not 2**depth)."""
+    if merged_files is None:
+        merged_files = {}
     if path in stack:
         chain = " -> ".join(str(p) for p in stack + (path,))
         raise RecipeError(f"Recipes extend each other in a cycle: {chain}. Break the cycle.")
+    if path in merged_files:
+        data, locations = merged_files[path]
+        return copy.deepcopy(data), dict(locations)
+    if len(stack) >= MAX_EXTENDS_DEPTH:
+        raise RecipeError(
+            f"{stack[-1]}: 'extends' goes more than {MAX_EXTENDS_DEPTH} files deep (from "
+            f"{stack[0]}). Flatten the chain: let a recipe extend a few shared bases.")
+    if len(merged_files) + len(stack) >= MAX_EXTENDS_FILES:
+        raise RecipeError(
+            f"{stack[-1]}: 'extends' names {path}, beyond the limit of {MAX_EXTENDS_FILES} "
+            f"files a recipe may be built from (starting at {stack[0]}). Merge some of the "
+            f"base recipes.")
     data, locations = _load_yaml(path)
     _resolve_paths(data, Recipe, path.parent)
     parents = data.get("extends") or []
@@ -132,9 +158,10 @@ def _load_with_extends(path: Path, stack: tuple[Path, ...]) -> tuple[dict, Locat
                 f"{parent_path} does not exist. Paths in 'extends' are relative to the file "
                 f"that names them."
             )
-        p_data, p_loc = _load_with_extends(parent_path, stack + (path,))
+        p_data, p_loc = _load_with_extends(parent_path, stack + (path,), merged_files)
         _deep_merge(merged, merged_loc, p_data, p_loc, ())
     _deep_merge(merged, merged_loc, data, locations, ())
+    merged_files[path] = (copy.deepcopy(merged), dict(merged_loc))
     return merged, merged_loc
 
 
@@ -206,10 +233,7 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
         annotation = owner.model_fields[part].annotation
         models = section_models(annotation)
         node = node.get(part) if isinstance(node, dict) else None
-    try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        value = raw
+    value = _override_value(raw, dotted.strip())
     accepted = _accepted_types(annotation)
     if str in accepted and not isinstance(value, accepted):
         value = raw  # `name=007`, `report.title=no`: the schema says text, keep the text
@@ -238,6 +262,21 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
     for stale in [k for k in locations if k[: len(here)] == here]:
         del locations[stale]
     locations[here] = ("<command line>", 0)
+
+
+class _NotYaml(Exception):
+    pass
+
+
+def _override_value(raw: str, dotted: str) -> Any:
+    """An override's value, read with the bounds of a recipe file (an alias bomb on the
+    command line is refused like one in a file); text that is not YAML stays text."""
+    try:
+        node = compose_yaml(raw, f"<command line> {dotted}", aliases=True,
+                            error=RecipeError, syntax_error=_NotYaml)
+    except _NotYaml:
+        return raw
+    return None if node is None else construct_yaml(node)
 
 
 def _accepted_types(annotation: Any) -> tuple[type, ...]:
