@@ -4,6 +4,7 @@ trail that shows edits, and manifests whose section cannot be edited unseen."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -175,19 +176,26 @@ def _trail(recipe):
 def test_the_audit_trail_records_each_run_and_verifies(recipe):
     path, lines = _trail(recipe)
     entries = [json.loads(line) for line in lines]
-    assert [e["outcome"] for e in entries] == ["published"] * 3
+    assert [e["outcome"] for e in entries] == ["started", "published"] * 3
     assert {"time", "user", "host", "command", "recipe_hash", "stage", "manifest_sha256",
             "previous"} <= set(entries[0])
     assert entries[0]["previous"] == audit.GENESIS
-    assert audit.verify(recipe.output_dir) == (3, [])
-    assert gongmu("audit", "verify", str(recipe.output_dir)).returncode == 0
+    # The manifest names its run's started entry; the published entry names the manifest.
+    manifest = recipe.stage_dir("corpus") / MANIFEST
+    started = hashlib.sha256(lines[4].rstrip("\n").encode()).hexdigest()
+    assert json.loads(manifest.read_text(encoding="utf-8"))["audit_entry"] == started
+    assert entries[5]["started"] == started
+    assert entries[5]["manifest_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    assert audit.verify(recipe.output_dir) == (6, [])
+    proc = gongmu("audit", "verify", str(recipe.output_dir))
+    assert proc.returncode == 0 and "anchors it" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete", "reorder", "manifest"])
 def test_the_audit_trail_detects_tampering(recipe, tamper):
     path, lines = _trail(recipe)
     if tamper == "edit":
-        lines[0] = lines[0].replace('"published"', '"failed"')
+        lines[1] = lines[1].replace('"published"', '"failed"')
     elif tamper == "delete":
         del lines[1]
     elif tamper == "reorder":
@@ -201,6 +209,59 @@ def test_the_audit_trail_detects_tampering(recipe, tamper):
     assert problems, tamper
     proc = gongmu("audit", "verify", str(recipe.output_dir))
     assert proc.returncode == 1 and "FAIL" in proc.stdout + proc.stderr
+
+
+def _three_recipes_trail(recipe):
+    """Three recipes' corpus stages in one output_dir: r1, r2, r3, one after the other."""
+    from toolkit.stages import stage_run
+
+    for name in ("r1", "r2", "r3"):
+        with stage_run(load_recipe(recipe.file, [f"name={name}"]), "corpus") as stage:
+            with stage.publish() as out:
+                (out.path / "data.jsonl").write_text(name, encoding="utf-8")
+    path = recipe.output_dir / audit.AUDIT_FILE
+    return path, path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("dropped", [1, 3])
+def test_dropping_the_last_entries_of_the_trail_is_detected(recipe, dropped):
+    """The issue's repro: a trail cut at its end is still a valid chain; the manifest of
+    the newest folder names its entry, which is gone."""
+    path, lines = _three_recipes_trail(recipe)
+    assert audit.verify(recipe.output_dir) == (6, [])
+    path.write_text("".join(lines[:-dropped]), encoding="utf-8")
+    n, problems = audit.verify(recipe.output_dir)
+    assert n == 6 - dropped
+    assert not any("chain is broken" in p for p in problems)  # the chain alone can't tell
+    assert any("r3/corpus" in p and "cut" in p for p in problems), problems
+    proc = gongmu("audit", "verify", str(recipe.output_dir))
+    assert proc.returncode == 1 and "r3/corpus" in proc.stdout + proc.stderr
+
+
+def test_a_rewritten_trail_with_every_hash_recomputed_is_detected(recipe):
+    path, lines = _three_recipes_trail(recipe)
+    entries = [json.loads(line) for line in lines]
+    entries[0]["user"] = "someone-else"
+    previous, rewritten = audit.GENESIS, []
+    for entry in entries:  # a careful forger: the chain is made whole again
+        entry["previous"] = previous
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+        previous = hashlib.sha256(line.encode()).hexdigest()
+        rewritten.append(line + "\n")
+    path.write_text("".join(rewritten), encoding="utf-8")
+    n, problems = audit.verify(recipe.output_dir)
+    assert not any("chain is broken" in p for p in problems)
+    assert {name for name in ("r1", "r2", "r3")
+            if any(f"{name}/corpus" in p and "rewritten" in p for p in problems)} == {
+        "r1", "r2", "r3"}, problems
+    assert gongmu("audit", "verify", str(recipe.output_dir)).returncode == 1
+
+
+def test_a_stage_folder_the_trail_does_not_know_is_named(recipe):
+    _three_recipes_trail(recipe)
+    publish(load_recipe(recipe.file, ["name=r4"]))  # written outside a stage run
+    n, problems = audit.verify(recipe.output_dir)
+    assert [p for p in problems if "r4/corpus" in p and "names no audit entry" in p], problems
 
 
 def test_a_failed_stage_is_audited_too(recipe):

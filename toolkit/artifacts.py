@@ -67,7 +67,7 @@ def sha256_file(path: Path) -> str:
 @contextlib.contextmanager
 def stage_folder(
     recipe: Recipe, stage: str, section: dict, inputs: list[Upstream] = (), seal=None,
-    plugins: list[dict] = (),
+    plugins: list[dict] = (), audit_entry: str | None = None,
 ) -> Iterator[StageOutput]:
     """Yield a temporary folder for `stage`; on success write the manifest (then call
     `seal(folder)`, e.g. to sign it) and move the folder into place, replacing an earlier
@@ -75,7 +75,10 @@ def stage_folder(
 
     A folder at the stage's place that is not this recipe's stage folder (no gongmu
     manifest naming this recipe and stage) is never replaced: ArtifactError. Temporaries
-    left by killed runs are removed first, and a swap a kill interrupted is undone."""
+    left by killed runs are removed first, and a swap a kill interrupted is undone.
+    `audit_entry`, the sha256 of the run's started entry in the audit trail, goes into the
+    manifest (the anchor `gongmu audit verify` checks; see toolkit.audit). Empty folders
+    the stage left are removed first: a stage folder holds regular files only."""
     final = recipe.stage_dir(stage)
     _make_run_dir(final.parent)
     recover_stage_folder(final)
@@ -86,7 +89,10 @@ def stage_folder(
     started = time.time()
     try:
         yield out
+        _remove_empty_folders(tmp)
         manifest = _build_manifest(recipe, stage, section, inputs, out, started, plugins)
+        if audit_entry is not None:
+            manifest["audit_entry"] = audit_entry
         write_json_atomic(tmp / MANIFEST, manifest)
         if seal is not None:
             seal(tmp)
@@ -107,6 +113,13 @@ def stage_folder(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_empty_folders(folder: Path) -> None:
+    for path in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()),
+                       key=lambda p: len(p.parts), reverse=True):
+        if not any(path.iterdir()):
+            path.rmdir()
 
 
 def _make_run_dir(run_dir: Path) -> None:

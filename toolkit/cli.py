@@ -10,6 +10,7 @@ Errors print as one paragraph; `--debug` (anywhere on the line) shows the traceb
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -22,6 +23,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from toolkit import stages as registry
+from toolkit.audit import audited_signals
 from toolkit.console import console, quiet_libraries
 from toolkit.errors import GongmuError, RecipeError
 from toolkit.recipe import dump_yaml, load_recipe, recipe_json_schema
@@ -97,10 +99,27 @@ def _summary(stage: str, out) -> None:
 def run_stages(recipe_path: Path, overrides: list[str] | None, names: list[str],
                described_only: bool = False, **options: Any) -> None:
     """Load the recipe, check every path the stages need, then run them in order under
-    one lock of the run folder, printing each stage's figures."""
-    from toolkit.artifacts import run_lock
+    one lock of the run folder, printing each stage's figures. SIGINT or SIGTERM at any
+    point after the recipe is read is audited as "killed" for the stage it stopped."""
+    from toolkit import audit
 
     recipe = load_recipe(recipe_path, overrides or [])
+    current = [names[0]] if names else []
+    try:
+        _run_loaded(recipe, recipe_path, names, described_only, current, **options)
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (audit.Killed)
+        if current:
+            try:
+                audit.record_end(recipe, current[0], exc, None)  # unless the stage did
+            except OSError:
+                pass  # an output_dir that cannot be written: the stage said so before
+        raise
+
+
+def _run_loaded(recipe, recipe_path: Path, names: list[str], described_only: bool,
+                current: list[str], **options: Any) -> None:
+    from toolkit.artifacts import run_lock
+
     if described_only:  # `gongmu run`: the stages this recipe describes, in that range
         described = registry.recipe_stages(recipe)
         skipped = [n for n in names if n not in described]
@@ -108,11 +127,13 @@ def run_stages(recipe_path: Path, overrides: list[str] | None, names: list[str],
         if not names:
             raise RecipeError(f"{recipe_path} describes no stage from {skipped[0]} to "
                               f"{skipped[-1]} (it writes the sections of {', '.join(described)}).")
+    current[:] = names[:1]
     registry.check_paths(recipe, names)
     _say_notices(recipe, names)
     quiet_libraries()
     with run_lock(recipe):
         for name in names:
+            current[:] = [name]
             out = registry.run_stage(recipe, name, **(options if name == "train" else {}))
             if out is None:  # submitted to a cluster; the folder appears when the jobs end
                 return
@@ -370,17 +391,27 @@ def report_verify(
 def audit_verify(
     output_dir: Path = typer.Argument(..., help="A recipe's output_dir (holding audit.jsonl), or the file."),
 ) -> None:
-    """Check the audit trail's chain of entries, and that the newest manifest each entry
-    names still matches; exit 1 on any problem."""
-    from toolkit.audit import verify
+    """Check the audit trail's chain of entries; that every stage folder's manifest names
+    its run's entry in the trail, followed by its published entry (so a cut or rewritten
+    trail shows); and that the newest manifest each entry names still matches; exit 1 on
+    any problem."""
+    from toolkit.audit import check_trail
 
-    entries, problems = verify(output_dir)
-    for problem in problems:
+    check = check_trail(output_dir)
+    for problem in check.problems:
         console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
-    if problems:
+    if check.problems:
         raise typer.Exit(1)
-    console.print(f"[green]ok[/] {escape(str(output_dir))}: {entries} audit entries, chain intact, "
-                  f"every published manifest matches", highlight=False, soft_wrap=True)
+    for note in check.unfinished:
+        console.print(f"[yellow]note[/] {escape(note)}", highlight=False, soft_wrap=True)
+    anchored = (f"the newest stage manifest ({check.newest}) anchors it"
+                + (f", with {check.unanchored} later entries of runs that published nothing "
+                   f"chained but not anchored" if check.unanchored else "")
+                if check.newest else "no stage folder anchors it (none is published)")
+    console.print(f"[green]ok[/] {escape(str(output_dir))}: {check.entries} audit entries, chain "
+                  f"intact up to head {check.head[:16]}…; every stage folder's entries are in "
+                  f"it, in order, and its manifest matches; {escape(anchored)}",
+                  highlight=False, soft_wrap=True)
 
 
 @app.command("run")
@@ -473,16 +504,18 @@ def main(argv: list[str] | None = None) -> int:
     if debug:
         args.remove("--debug")
     try:
-        result: Any = app(args=args, prog_name="gongmu", standalone_mode=False)
+        with audited_signals():  # SIGTERM stops a stage like Ctrl-C, and both are audited
+            result: Any = app(args=args, prog_name="gongmu", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return exc.exit_code
     except TyperException as exc:  # usage errors (typer's own copy of click)
         exc.show()
         return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        console.print("interrupted")
-        return 130
+    except (typer.Abort, KeyboardInterrupt) as exc:
+        name = getattr(exc, "signal_name", "SIGINT")
+        console.print(f"interrupted ({name})" if name == "SIGINT" else f"stopped by {name}")
+        return 128 + signal.Signals[name].value
     except GongmuError as exc:
         if debug:
             traceback.print_exc()

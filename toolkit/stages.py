@@ -200,12 +200,15 @@ class StageRun:
     main_process: bool = True
     output: StageOutput | None = None
     plugins: list[dict] = field(default_factory=list)
+    audit_entry: str | None = None  # sha256 of the run's started entry; the manifest names it
 
     @contextlib.contextmanager
     def publish(self, seal: Callable[[Path], None] | None = None) -> Iterator[StageOutput]:
         """Yield the stage's temporary folder; when the block completes, write the
-        manifest (and `seal` it, e.g. sign it), move the folder into place, log it to
-        MLflow and append the audit entry."""
+        manifest (naming the run's started audit entry) and `seal` it (e.g. sign it), move
+        the folder into place, append the published audit entry, and log it to MLflow.
+        From the seal to the published entry SIGINT and SIGTERM wait, so a folder in
+        place always has its entry."""
         if not self.main_process:
             raise RuntimeError("only the main process publishes a stage folder")
         key = self.recipe.signing_key
@@ -213,18 +216,31 @@ class StageRun:
             from toolkit.signing import sign_manifest
 
             seal = lambda folder: sign_manifest(folder, key)  # noqa: E731
-        with stage_folder(self.recipe, self.spec.name, section_data(self.recipe, self.spec.name),
-                          list(self.inputs.values()), seal=seal, plugins=self.plugins) as out:
-            yield out
-        self.output = out
+        held = contextlib.ExitStack()
+
+        def seal_and_hold(folder: Path) -> None:
+            if seal is not None:
+                seal(folder)
+            held.enter_context(audit.deferred_signals())
+
+        with held:
+            with stage_folder(self.recipe, self.spec.name,
+                              section_data(self.recipe, self.spec.name),
+                              list(self.inputs.values()), seal=seal_and_hold,
+                              plugins=self.plugins, audit_entry=self.audit_entry) as out:
+                yield out
+            self.output = out
+            audit.record(self.recipe, self.spec.name, "published", out.path / MANIFEST,
+                         started=self.audit_entry)
         self.tracking.log_stage(out)
-        audit.record(self.recipe, self.spec.name, "published", out.path / MANIFEST)
 
 
 @contextlib.contextmanager
 def stage_run(recipe: Recipe, name: str, *, main_process: bool = True) -> Iterator[StageRun]:
     """Check the stage's paths, verify its upstream folders (and their lineage), lock
-    the run folder, open the MLflow run; yield the StageRun. A failure is audited."""
+    the run folder, open the MLflow run; yield the StageRun. The run's start is audited
+    (its entry's sha256 goes into the manifest), and so is its end: published, failed, or
+    killed by SIGINT or SIGTERM (which raise here, see `audit.audited_signals`)."""
     spec = stage(name)
     check_paths(recipe, [name])
     # Before any work: the folder this stage will replace must be gongmu's own.
@@ -234,15 +250,20 @@ def stage_run(recipe: Recipe, name: str, *, main_process: bool = True) -> Iterat
                if s not in needed and (recipe.stage_dir(s) / MANIFEST).is_file()]
     ups = open_upstreams(recipe, [*needed, *present])
     lock = run_lock(recipe) if main_process else contextlib.nullcontext()
-    with lock:
+    signals = audit.audited_signals() if main_process else contextlib.nullcontext()
+    with signals, lock:
         run_ctx = tracking.stage_run(recipe, name) if main_process else contextlib.nullcontext(
             tracking.StageRun())
+        started = None
         try:
+            if main_process:
+                started = audit.record(recipe, name, "started")
             with run_ctx as run:
-                yield StageRun(recipe, spec, {u.stage: u for u in ups}, run, main_process)
+                yield StageRun(recipe, spec, {u.stage: u for u in ups}, run, main_process,
+                               audit_entry=started)
         except BaseException as exc:
             if main_process:
-                audit.record(recipe, name, f"failed: {type(exc).__name__}", None)
+                audit.record_end(recipe, name, exc, started)
             raise
 
 
