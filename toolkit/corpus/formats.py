@@ -148,19 +148,31 @@ _READ_CHUNK = 1 << 20
 # very well, and a "bomb" that expands to under 1 MiB harms nothing.
 _RATIO_FLOOR = 1 << 20
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# The package parts (mimetype, container.xml, content.hpf) are parsed whole into a tree,
+# which takes about ten times their size in memory; Hangul writes a few KB of each.
+_MAX_PACKAGE_PART_BYTES = 4 * 2**20
+# Sections are parsed as a stream (no tree), so memory follows the text kept, which is
+# bounded here; a line costs its characters plus this much (a Python string's overhead).
+MAX_HWPX_TEXT_CHARS = 32 * 2**20
+_LINE_COST = 64
 
 
 def read_hwpx(path: Path, *, max_member_bytes: int = 200 * 2**20,
               max_total_bytes: int = 500 * 2**20, max_ratio: float = 100,
-              max_members: int = 2000) -> tuple[str, dict]:
+              max_members: int = 2000,
+              max_text_chars: int = MAX_HWPX_TEXT_CHARS) -> tuple[str, dict]:
     """Text of an HWPX (OWPML) document: sections in spine order, one line per paragraph,
     one line per table row with cells joined by " | ", headers and footers once each,
     marked [머리말]/[꼬리말]. Returns (text, {"title", "sections", "tables"}).
 
     Every zip member is checked before anything is decompressed (names, sizes, total,
     compression ratio, count), members are read through a bounded stream, and XML is
-    parsed with defusedxml with DTDs refused. Raises Unreadable with the reason."""
-    limits = _ZipLimits(max_member_bytes, max_total_bytes, max_ratio, max_members)
+    parsed with defusedxml with DTDs refused. Sections are parsed as a stream, never as a
+    whole tree, and the text kept is bounded by `max_text_chars`, so memory stays bounded
+    for any input (a 150 MB section took 1.6 GB as a tree). Raises Unreadable with the
+    reason."""
+    limits = _ZipLimits(max_member_bytes, max_total_bytes, max_ratio, max_members,
+                        max_text_chars)
     if not path.is_file():
         raise Unreadable("file not found")
     try:
@@ -178,8 +190,9 @@ def read_hwpx(path: Path, *, max_member_bytes: int = 200 * 2**20,
 
 
 class _ZipLimits:
-    def __init__(self, member: int, total: int, ratio: float, members: int):
+    def __init__(self, member: int, total: int, ratio: float, members: int, text: int):
         self.member, self.total, self.ratio, self.members = member, total, ratio, members
+        self.text = text
         self.read = 0  # bytes actually decompressed so far, against `total`
 
 
@@ -241,27 +254,38 @@ def _size(n: int) -> str:
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, limits: _ZipLimits) -> bytes:
+    """A package part's bytes (small: it is parsed whole), read through `_member_chunks`."""
+    return b"".join(_member_chunks(archive, name, limits, _MAX_PACKAGE_PART_BYTES))
+
+
+def _member_chunks(archive: zipfile.ZipFile, name: str, limits: _ZipLimits,
+                   cap: int | None = None) -> Iterator[bytes]:
     """A member's bytes, read at most limit+1 bytes at a time so a header that lies about
     the size cannot make us decompress more than the limits allow."""
     budget = max(0, min(limits.member, limits.total - limits.read))
-    chunks, size = [], 0
+    if cap is not None and cap < budget:
+        budget = cap
+        why = (f"zip member {name!r} is over {_size(cap)}, the limit for a package part "
+               f"(Hangul writes a few KB)")
+    else:
+        why = (f"zip member {name!r} expands past the {_size(budget)} limit (its header "
+               f"lies about its size)")
+    size = 0
     try:
         with archive.open(name) as stream:
             while True:
                 chunk = stream.read(min(_READ_CHUNK, budget + 1 - size))
                 if not chunk:
                     break
-                chunks.append(chunk)
                 size += len(chunk)
+                limits.read += len(chunk)
                 if size > budget:
-                    raise Unreadable(f"zip member {name!r} expands past the "
-                                     f"{_size(budget)} limit (its header lies about its size)")
+                    raise Unreadable(why)
+                yield chunk
     except zipfile.BadZipFile as exc:
         # zipfile stops at the declared size, so a lying header shows up as a bad CRC.
         raise Unreadable(f"zip member {name!r} does not match its header, corrupt or lying "
                          f"about its size ({exc})") from None
-    limits.read += size
-    return b"".join(chunks)
 
 
 def _parse_xml(data: bytes, name: str) -> Element:
@@ -294,20 +318,30 @@ def _hwpx_text(archive: zipfile.ZipFile, limits: _ZipLimits) -> tuple[str, dict]
         section_names = [n for _, n in sorted(found)]
     if not section_names:
         raise Unreadable("no section XML (Contents/section0.xml) in the package")
-    walk = _Walk()
+    walk = _SectionWalk(limits.text)
     lines: list[str] = []
     for name in section_names:
-        root = _parse_xml(_read_member(archive, name, limits), name)
-        if _local(root.tag) != "sec":
-            raise Unreadable(f"{name}: not an HWPX section (root element <{_local(root.tag)}>)")
-        try:
-            lines += walk.block(root, depth=0)
-        except RecursionError:
-            raise Unreadable(f"{name}: XML nested too deeply") from None
+        lines += _section_lines(archive, name, limits, walk)
     text = "\n".join(lines).strip()
     if not text:
         raise Unreadable(f"no text in {len(section_names)} section(s)")
     return text, {"title": title, "sections": len(section_names), "tables": walk.tables}
+
+
+def _section_lines(archive: zipfile.ZipFile, name: str, limits: _ZipLimits,
+                   walk: "_SectionWalk") -> list[str]:
+    """The lines of one section, parsed as a stream of events (no element tree)."""
+    walk.begin(name)
+    parser = SafeET.XMLParser(target=walk, forbid_dtd=True)
+    try:
+        for chunk in _member_chunks(archive, name, limits):
+            parser.feed(chunk)
+        parser.close()
+    except DefusedXmlException as exc:
+        raise Unreadable(f"{name}: XML entity declarations refused (defusedxml: {exc})") from None
+    except ParseError as exc:
+        raise Unreadable(f"{name}: not well-formed XML ({exc})") from None
+    return walk.end_section()
 
 
 def _package_path(archive: zipfile.ZipFile, names: set[str], limits: _ZipLimits) -> str:
@@ -350,116 +384,233 @@ def _spine_sections(opf: Element, base: str, names: set[str]) -> list[str]:
     return sections
 
 
-class _Walk:
-    """Turns OWPML elements into lines; counts tables and remembers headers and footers
-    already written (Hangul repeats them per page type and section)."""
+class _Frame:
+    """One open element of the section being walked, by what its children mean: a block
+    of paragraphs (the section, a table cell, a header or footer), a paragraph or other
+    element inside one, a run of text <t>, a table or a table row."""
 
-    def __init__(self) -> None:
+    __slots__ = ("kind", "lines", "inline", "parts", "mark")
+
+    def __init__(self, kind: str, mark: str = ""):
+        self.kind, self.mark = kind, mark
+        self.lines: list[str] = []    # block: lines; tbl: rows; tr: cells
+        self.inline: list[str] = []   # block: text of the line being built
+        self.parts: list[str] = []    # t: its text, inline marks and tails
+
+
+class _SectionWalk:
+    """Turns OWPML parser events into lines, as the element tree would read: one line
+    per paragraph, table rows with cells joined by " | ", headers and footers once each
+    (Hangul repeats them per page type and section). A parser target: no tree is built,
+    so memory is what is kept, bounded by `max_chars` (a line costs its length plus
+    `_LINE_COST`). Counts tables over the whole document."""
+
+    def __init__(self, max_chars: int) -> None:
         self.tables = 0
-        self.marginals: set[str] = set()
+        self.marginals: set[tuple[str, str]] = set()
+        self.max_chars, self.cost = max_chars, 0
+        self.name = ""
 
-    def block(self, element: Element, depth: int) -> list[str]:
-        """Lines of an element whose children are paragraphs (section, subList, p)."""
-        lines: list[str] = []
-        inline: list[str] = []
+    def begin(self, name: str) -> None:
+        self.name = name
+        self.frames: list[_Frame] = []
+        self.blocks: list[_Frame] = []
+        self.depth = 0
+        self.ignored = 0    # depth inside an element whose text is not read
+        self.result: list[str] | None = None
 
-        def flush() -> None:
-            line = "".join(inline).strip()
-            if line:
-                lines.append(line)
-            inline.clear()
+    def end_section(self) -> list[str]:
+        if self.result is None:  # the parser ends before the root closes on bad XML
+            raise Unreadable(f"{self.name}: not well-formed XML (the section never ends)")
+        return self.result
 
-        def visit(node: Element, depth: int) -> None:
-            if depth > _MAX_XML_DEPTH:
-                raise Unreadable(f"XML nested deeper than {_MAX_XML_DEPTH} levels")
-            for child in node:
-                name = _local(child.tag)
-                if name == "t":
-                    inline.append(_run_text(child))
-                elif name == "tbl":
-                    flush()
-                    lines.extend(self.table(child, depth + 1))
-                elif name in _MARGINAL_MARKS:
-                    flush()
-                    lines.extend(self.marginal(child, name, depth + 1))
-                elif name == "p":  # also paragraphs of text boxes and footnotes
-                    flush()
-                    visit(child, depth + 1)
-                    flush()
-                else:
-                    visit(child, depth + 1)
+    def _charge(self, n: int) -> None:
+        self.cost += n
+        if self.cost > self.max_chars:
+            raise Unreadable(f"more than {self.max_chars:,} characters of text (at "
+                             f"{self.name}); split the document")
 
-        visit(element, depth)
-        flush()
-        return lines
+    def _flush(self, block: _Frame) -> None:
+        line = "".join(block.inline).strip()
+        block.inline.clear()
+        if line:
+            self._charge(_LINE_COST)
+            block.lines.append(line)
 
-    def table(self, tbl: Element, depth: int) -> list[str]:
-        self.tables += 1
-        rows = []
-        for tr in (c for c in tbl if _local(c.tag) == "tr"):
-            cells = [" ".join(self.block(tc, depth + 1)) for tc in tr if _local(tc.tag) == "tc"]
-            if any(cells):
-                rows.append(" | ".join(cells))
-        return rows
+    def _push(self, kind: str, mark: str = "") -> None:
+        frame = _Frame(kind, mark)
+        self.frames.append(frame)
+        if kind == "block":
+            self.blocks.append(frame)
 
-    def marginal(self, element: Element, kind: str, depth: int) -> list[str]:
-        text = " ".join(self.block(element, depth + 1))
-        if not text or (kind, text) in self.marginals:
-            return []
-        self.marginals.add((kind, text))
-        return [f"{_MARGINAL_MARKS[kind]} {text}"]
+    def start(self, tag: str, attrib: dict) -> None:
+        self.depth += 1
+        if self.depth > _MAX_XML_DEPTH:
+            raise Unreadable(f"{self.name}: XML nested deeper than {_MAX_XML_DEPTH} levels")
+        if self.ignored:
+            self.ignored += 1
+            return
+        name = _local(tag)
+        if not self.frames:
+            if name != "sec":
+                raise Unreadable(f"{self.name}: not an HWPX section (root element <{name}>)")
+            self._push("block")
+            return
+        top = self.frames[-1]
+        if top.kind == "t":  # an inline mark: <hp:tab/>; its own text is not read
+            top.parts.append(_INLINE_MARKS.get(name, ""))
+            self.ignored = 1
+        elif top.kind == "tbl":
+            self._push("tr") if name == "tr" else self._ignore()
+        elif top.kind == "tr":
+            self._push("block", "cell") if name == "tc" else self._ignore()
+        elif name == "t":
+            self._push("t")
+        elif name == "tbl":
+            self._flush(self.blocks[-1])
+            self.tables += 1
+            self._push("tbl")
+        elif name in _MARGINAL_MARKS:
+            self._flush(self.blocks[-1])
+            self._push("block", name)
+        elif name == "p":  # also paragraphs of text boxes and footnotes
+            self._flush(self.blocks[-1])
+            self._push("p")
+        else:
+            self._push("element")
 
+    def _ignore(self) -> None:
+        self.ignored = 1
 
-def _run_text(t: Element) -> str:
-    """Text of <hp:t>, with its inline marks (<hp:tab/>, <hp:lineBreak/>...) spelled out."""
-    parts = [t.text or ""]
-    for child in t:
-        parts += [_INLINE_MARKS.get(_local(child.tag), ""), child.tail or ""]
-    return "".join(parts)
+    def data(self, text: str) -> None:
+        if not self.ignored and self.frames and self.frames[-1].kind == "t":
+            self._charge(len(text))
+            self.frames[-1].parts.append(text)
+
+    def end(self, tag: str) -> None:
+        self.depth -= 1
+        if self.ignored:
+            self.ignored -= 1
+            return
+        frame = self.frames.pop()
+        if frame.kind == "block":
+            self.blocks.pop()
+            self._flush(frame)
+        if frame.kind == "t":
+            self.blocks[-1].inline.append("".join(frame.parts))
+        elif frame.kind == "p":
+            self._flush(self.blocks[-1])
+        elif frame.kind == "tbl":
+            self.blocks[-1].lines.extend(frame.lines)
+        elif frame.kind == "tr":
+            if any(frame.lines):
+                self._charge(_LINE_COST)
+                self.frames[-1].lines.append(" | ".join(frame.lines))
+        elif frame.kind == "block" and frame.mark == "cell":
+            self.frames[-1].lines.append(" ".join(frame.lines))
+        elif frame.kind == "block" and frame.mark:
+            text = " ".join(frame.lines)
+            if text and (frame.mark, text) not in self.marginals:
+                self.marginals.add((frame.mark, text))
+                self.blocks[-1].lines.append(f"{_MARGINAL_MARKS[frame.mark]} {text}")
+        elif frame.kind == "block":
+            self.result = frame.lines
+
+    def close(self) -> None:
+        return None
 
 
 # ---------------------------------------------------------------- PDF
 
 NO_TEXT_LAYER = "no text layer (scanned PDF?); OCR is not supported"
+MAX_PDF_FILE_BYTES = 256 * 2**20
+# Decoded page content (its streams and the form XObjects it draws) per document: pypdf
+# bounds each stream, not their sum, and a 16 KB file of 2,000 pages sharing one stream
+# decodes (and is read) 2,000 times over.
+# pypdf extracts text at well under 1 MB of content a second, so these also bound time.
+MAX_PDF_CONTENT_BYTES = 64 * 2**20
+MAX_PDF_PAGE_CONTENT_BYTES = 8 * 2**20
+MAX_PDF_TEXT_CHARS = 32 * 2**20
+# pypdf's own limits, lower than its defaults (75 MB a stream): one stream past these is
+# an attack, not a page of text.
+_PYPDF_LIMITS = dict(
+    zlib_maximum_output_length=32 * 2**20, lzw_maximum_output_length=32 * 2**20,
+    run_length_maximum_output_length=32 * 2**20, brotli_maximum_output_length=32 * 2**20,
+    jbig2_maximum_output_length=32 * 2**20, image_maximum_buffer_size=32 * 2**20,
+    array_based_stream_maximum_output_length=32 * 2**20,
+    maximum_declared_stream_length=64 * 2**20,
+    stream_decoding_work_maximum_length=64 * 2**20,
+    stream_parsing_work_maximum_count=1_000_000,
+    xform_maximum_invocations_per_extraction=1_000,
+)
 
 
-def read_pdf(path: Path, *, max_pages: int = 2000) -> tuple[str, dict]:
+def read_pdf(path: Path, *, max_pages: int = 2000, max_file_bytes: int = MAX_PDF_FILE_BYTES,
+             max_content_bytes: int = MAX_PDF_CONTENT_BYTES,
+             max_page_content_bytes: int = MAX_PDF_PAGE_CONTENT_BYTES,
+             max_text_chars: int = MAX_PDF_TEXT_CHARS) -> tuple[str, dict]:
     """Text of a PDF's text layer, pages joined by a blank line. Returns
     (text, {"pages", "title", "pages_without_text"}).
 
     A PDF protected only by an owner password (no password to open) is read when its
-    permissions allow text extraction, as any viewer would. Raises Unreadable for
-    password-protected, image-only, over-long or corrupt PDFs."""
-    from pypdf import PdfReader
+    permissions allow text extraction, as any viewer would. Bounded per document: file
+    size, pages, decoded page content a page and in all (streams and forms, counted each
+    time a page draws them) and text kept, besides pypdf's per-stream limits, lowered. Raises Unreadable
+    for password-protected, image-only, over-long, over-limit or corrupt PDFs."""
+    from pypdf import PdfReader, apply_configuration
     from pypdf.constants import UserAccessPermissions
+    from pypdf.errors import LimitReachedError
 
     try:
-        if path.stat().st_size == 0:
+        size = path.stat().st_size
+        if size == 0:
             raise Unreadable("empty file")
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            if not reader.decrypt(""):
-                raise Unreadable("encrypted PDF (a password is needed to open it)")
-            permissions = reader.user_access_permissions
-            if permissions is not None and not permissions & UserAccessPermissions.EXTRACT:
-                raise Unreadable("encrypted PDF whose permissions forbid text extraction")
-        pages = len(reader.pages)
-        if pages == 0:
-            raise Unreadable("PDF has no pages")
-        if pages > max_pages:
-            raise Unreadable(f"PDF has {pages} pages, over the {max_pages}-page limit")
-        texts = []
-        for number, page in enumerate(reader.pages, 1):
-            try:
-                texts.append((page.extract_text() or "").strip())
-            except Exception as exc:  # noqa: BLE001 -- see below
-                raise Unreadable(
-                    f"page {number}: text extraction failed ({_describe(exc)})") from None
-        title = _pdf_title(reader)
+        if size > max_file_bytes:
+            raise Unreadable(f"PDF of {_size(size)}, over the {_size(max_file_bytes)} limit")
+        with apply_configuration(**_PYPDF_LIMITS):
+            reader = PdfReader(path, strict=False)
+            if reader.is_encrypted:
+                if not reader.decrypt(""):
+                    raise Unreadable("encrypted PDF (a password is needed to open it)")
+                permissions = reader.user_access_permissions
+                if permissions is not None and not permissions & UserAccessPermissions.EXTRACT:
+                    raise Unreadable("encrypted PDF whose permissions forbid text extraction")
+            pages = len(reader.pages)
+            if pages == 0:
+                raise Unreadable("PDF has no pages")
+            if pages > max_pages:
+                raise Unreadable(f"PDF has {pages} pages, over the {max_pages}-page limit")
+            texts, content, chars = [], 0, 0
+            for number, page in enumerate(reader.pages, 1):
+                try:
+                    on_page = _page_content_bytes(page)
+                    if on_page > max_page_content_bytes:
+                        raise Unreadable(
+                            f"page {number}: {_size(on_page)} of decoded page content, over "
+                            f"the {_size(max_page_content_bytes)} limit for a page")
+                    content += on_page
+                    if content > max_content_bytes:
+                        raise Unreadable(
+                            f"page {number}: over {_size(max_content_bytes)} of decoded page "
+                            f"content in the document (pages drawing the same large stream "
+                            f"again and again?)")
+                    texts.append((page.extract_text() or "").strip())
+                except (Unreadable, LimitReachedError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 -- see below
+                    raise Unreadable(
+                        f"page {number}: text extraction failed ({_describe(exc)})") from None
+                chars += len(texts[-1])
+                if chars > max_text_chars:
+                    raise Unreadable(f"page {number}: more than {max_text_chars:,} characters "
+                                     f"of text; split the document")
+            title = _pdf_title(reader)
     except Unreadable:
         raise
     except FileNotFoundError:
         raise Unreadable("file not found") from None
+    except LimitReachedError as exc:
+        raise Unreadable(f"over a PDF reading limit ({_first_line(exc)})") from None
     except Exception as exc:  # noqa: BLE001
         # pypdf reports damaged files through almost any exception type (KeyError,
         # TypeError, RecursionError, zlib.error...); all of them mean "corrupt" here.
@@ -469,6 +620,30 @@ def read_pdf(path: Path, *, max_pages: int = 2000) -> tuple[str, dict]:
     text = "\n\n".join(t for t in texts if t).replace("\r\n", "\n")
     return text, {"pages": pages, "title": title,
                   "pages_without_text": sum(1 for t in texts if not t)}
+
+
+def _page_content_bytes(page) -> int:
+    """Decoded bytes a page's text extraction reads: its content streams and the form
+    XObjects its resources name (pypdf caches what it decodes, so this decodes once)."""
+    from pypdf.generic import ArrayObject, StreamObject
+
+    def streams(obj) -> list:
+        obj = obj.get_object() if obj is not None else None
+        if isinstance(obj, ArrayObject):
+            return [s for item in obj if isinstance(s := item.get_object(), StreamObject)]
+        return [obj] if isinstance(obj, StreamObject) else []
+
+    parts = streams(page.get("/Contents"))
+    resources = page.get("/Resources")
+    resources = resources.get_object() if resources is not None else None
+    xobjects = resources.get("/XObject") if hasattr(resources, "get") else None
+    xobjects = xobjects.get_object() if xobjects is not None else None
+    if hasattr(xobjects, "values"):
+        for ref in list(xobjects.values())[:1000]:
+            form = ref.get_object()
+            if isinstance(form, StreamObject) and form.get("/Subtype") == "/Form":
+                parts.append(form)
+    return sum(len(part.get_data()) for part in parts)
 
 
 def _pdf_title(reader) -> str | None:
