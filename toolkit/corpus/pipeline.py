@@ -570,7 +570,9 @@ def _figures(recipe, docs, accounting, by_split, removed, dup, per_source, suite
     per_task = Counter(f"{r['meta']['split']}/{r['meta']['task']}" for rows in by_split.values() for r in rows)
     removed_by = Counter(r["step"] for r in removed)
     exact = sum(1 for r in dup.values() if r.startswith("exact"))
-    mb = sum(p.stat().st_size for s in recipe.corpus.sources for p in _files(s)) / 1e6
+    # Dangling links and loops are listed (and quarantined) but have no size.
+    mb = sum(p.stat().st_size for s in recipe.corpus.sources for p in _files(s)
+             if p.exists()) / 1e6
     seconds = time.time() - started
     return {
         "inputs_mb": round(mb, 3),

@@ -6,7 +6,9 @@ Quarantined entry (a many-record file such as JSONL: one per bad record)."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,8 +76,36 @@ def _meta_value(value) -> str | None:
 
 
 def source_files(source: CorpusSource) -> list[Path]:
-    """The files a source reads, in a stable order."""
-    return sorted(p for p in source.path.glob(source.file_glob) if p.is_file())
+    """The files a source reads, in a stable order: every entry the glob matches that is
+    not a folder, symbolic links (dangling ones too) and FIFOs included, so that each is
+    read or accounted for with its reason (`read_source_file`)."""
+    return sorted(p for p in source.path.glob(source.file_glob)
+                  if p.is_symlink() or not p.is_dir())
+
+
+def _not_inside(source: CorpusSource, path: Path) -> str | None:
+    """Why `path` is not read, or None: a link loop, a dangling link, something that is
+    not a regular file, or (unless the source says `follow_symlinks: true`) a file that a
+    symbolic link, of the file or of a folder above it, places outside the source folder."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+            return "symbolic link loop: the link points back to itself; remove it"
+        if path.is_symlink():
+            try:
+                to = os.readlink(path)
+            except OSError:
+                to = "?"
+            return f"dangling symbolic link (to {to}, which does not exist)"
+        return f"cannot read: {getattr(exc, 'strerror', None) or exc}"
+    if not target.is_file():
+        return "not a regular file (a FIFO, device or link to a folder); not read"
+    root = source.path.resolve()
+    if not source.follow_symlinks and not target.is_relative_to(root):
+        return (f"symbolic link to {target}, outside the source folder {root}: not read. "
+                f"Copy the file into the folder, or set follow_symlinks: true on the source")
+    return None
 
 
 def read_source_file(source: CorpusSource, path: Path) -> Iterator[Document | Quarantined]:
@@ -85,6 +115,10 @@ def read_source_file(source: CorpusSource, path: Path) -> Iterator[Document | Qu
     name = source.source_name
     rel = path.relative_to(source.path).as_posix()
     file_id = f"{name}/{rel}"
+    refused = _not_inside(source, path)
+    if refused:
+        yield Quarantined(name, str(path), refused, file_id)
+        return
     try:
         data = path.read_bytes()
     except OSError as exc:

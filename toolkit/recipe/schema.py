@@ -144,6 +144,11 @@ class CorpusSource(_Section):
     path: Path = Field(description="Folder holding the files.")
     glob: str | None = Field(None, description="Which files under `path` to read; default by type.")
     name: str | None = Field(None, description="Source name in counts; default: folder name.")
+    follow_symlinks: bool = Field(
+        False, description="Read files that symbolic links under `path` point to outside it. "
+        "Off by default: such a link is quarantined with its reason, as are dangling links "
+        "and link loops.",
+    )
     profile: str | None = Field(
         None, description="Quality profile (a key of corpus.profiles); default: the reader's "
         "(legal for statutes/rulings/ordinances, document otherwise).",
