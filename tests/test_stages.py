@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -262,6 +263,42 @@ def test_a_stage_folder_the_trail_does_not_know_is_named(recipe):
     publish(load_recipe(recipe.file, ["name=r4"]))  # written outside a stage run
     n, problems = audit.verify(recipe.output_dir)
     assert [p for p in problems if "r4/corpus" in p and "names no audit entry" in p], problems
+
+
+@pytest.mark.parametrize("moment", ["early", "during"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_and_sigint_are_audited_as_killed_with_the_stage_and_signal(recipe, signum,
+                                                                            moment):
+    """`gongmu corpus build` stopped by a signal: early (the run folder just locked, before
+    the stage's own work) or during the stage (its started entry written). The trail ends
+    in "killed" for corpus with the signal's name, the exit is 128 + the signal, no folder."""
+    exe = os.path.join(os.path.dirname(sys.executable), "gongmu")
+    proc = subprocess.Popen([exe, "corpus", "build", str(recipe.file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock, trail = recipe.run_dir / ".lock", recipe.output_dir / audit.AUDIT_FILE
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            ready = (f"pid {proc.pid} " in lock.read_text(encoding="utf-8") if moment == "early"
+                     else '"started"' in trail.read_text(encoding="utf-8"))
+        except OSError:
+            ready = False
+        if ready:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, out + err
+    lines = trail.read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines]
+    last = entries[-1]
+    assert (last["outcome"], last["stage"], last["signal"]) == ("killed", "corpus", signum.name)
+    if moment == "during":
+        assert entries[-2]["outcome"] == "started"
+        assert last["started"] == hashlib.sha256(lines[-2].encode()).hexdigest()
+    assert [e["outcome"] for e in entries].count("killed") == 1
+    assert not recipe.stage_dir("corpus").exists()
+    assert audit.verify(recipe.output_dir) == (len(entries), [])
 
 
 def test_a_failed_stage_is_audited_too(recipe):

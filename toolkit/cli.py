@@ -113,7 +113,7 @@ def run_stages(recipe_path: Path, overrides: list[str] | None, names: list[str],
                 audit.record_end(recipe, current[0], exc, None)  # unless the stage did
             except OSError:
                 pass  # an output_dir that cannot be written: the stage said so before
-        raise
+        raise typer.Exit(_interrupted(exc)) from None  # typer would make any interrupt 130
 
 
 def _run_loaded(recipe, recipe_path: Path, names: list[str], described_only: bool,
@@ -498,6 +498,13 @@ _listing_on_one_line(app)
 # --------------------------------------------------------------------------- entry point
 
 
+def _interrupted(exc: BaseException | None) -> int:
+    """Ctrl-C (SIGINT) or SIGTERM: say so, and exit as a shell reports the signal."""
+    name = getattr(exc, "signal_name", "SIGINT")
+    console.print("interrupted" if name == "SIGINT" else f"stopped by {name}")
+    return 128 + signal.Signals[name].value
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
@@ -513,9 +520,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt) as exc:
-        name = getattr(exc, "signal_name", "SIGINT")
-        console.print(f"interrupted ({name})" if name == "SIGINT" else f"stopped by {name}")
-        return 128 + signal.Signals[name].value
+        return _interrupted(exc.__cause__ if isinstance(exc, typer.Abort) else exc)
     except GongmuError as exc:
         if debug:
             traceback.print_exc()
