@@ -146,6 +146,53 @@ def test_an_edited_manifest_section_fails_verification(recipe):
     assert gongmu("verify", str(folder)).returncode == 1
 
 
+def test_an_unsigned_verify_says_it_cannot_tell_a_deliberate_edit(recipe):
+    """section_hash is unkeyed: an edited section with its hash recomputed still verifies,
+    and `gongmu verify` says plainly what an unsigned check proves, and how to sign."""
+    from toolkit.recipe import content_hash
+
+    folder = publish(recipe)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest["section"]["seed"] = 7
+    manifest["section_hash"] = content_hash(manifest["section"])
+    (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    proc = gongmu("verify", str(folder))
+    said = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 0, said
+    assert "proves only that nothing was damaged by accident" in said
+    assert "signing_key" in said and "--signature --public-key" in said
+
+
+def _folder_with_a_model(recipe):
+    with stage_folder(recipe, "corpus", section_data(recipe, "corpus")) as out:
+        (out.path / "model").mkdir()
+        (out.path / "model" / "config.json").write_text("{}", encoding="utf-8")
+        (out.path / "model" / "left-empty").mkdir()  # removed before the manifest
+    return out.path
+
+
+@pytest.mark.parametrize("planted", ["symlinked folder", "fifo", "empty folder", "symlinked file"])
+def test_verify_refuses_entries_that_are_not_regular_files(recipe, tmp_path, planted):
+    folder = _folder_with_a_model(recipe)
+    assert verify_folder(folder) == [] and not (folder / "model" / "left-empty").exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "weights.bin").write_bytes(b"x")
+    entry = folder / "model" / "extra"
+    if planted == "symlinked folder":
+        entry.symlink_to(elsewhere, target_is_directory=True)
+    elif planted == "fifo":
+        os.mkfifo(entry)
+    elif planted == "empty folder":
+        entry.mkdir()
+    else:
+        entry.symlink_to(folder / "model" / "config.json")
+    problems = verify_folder(folder)
+    assert any(str(entry) in p and ("symbolic link" in p or "regular file" in p
+                                    or "empty folder" in p) for p in problems), problems
+    assert gongmu("verify", str(folder)).returncode == 1
+
+
 def test_every_stage_folder_can_be_signed_and_verified(recipe, tmp_path):
     from tests.helpers import ec_key_pair
     from toolkit.stages import stage_run

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -392,6 +393,28 @@ def verify_folder(folder: Path) -> list[str]:
         rel = path.relative_to(folder).as_posix()
         if rel not in (MANIFEST, SIGNATURE) and rel not in listed:
             problems.append(f"{path} is not listed in the manifest")
+    return _irregular_entries(folder) + problems
+
+
+def _irregular_entries(folder: Path) -> list[str]:
+    """A stage folder holds regular files and the folders they sit in, nothing else: a
+    symbolic link (to a file or a folder, inside or out), a FIFO, a socket, a device or an
+    empty folder is refused, whatever the manifest says (gongmu never writes one)."""
+    problems = []
+    for where, folders, files in os.walk(folder):  # never follows a link
+        for name in sorted(folders + files):
+            path = Path(where) / name
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                problems.append(f"{path} is a symbolic link; a stage folder holds only regular "
+                                f"files, so it is not the folder gongmu wrote")
+            elif stat.S_ISDIR(mode):
+                if not any(path.iterdir()):
+                    problems.append(f"{path} is an empty folder, which gongmu never writes into a "
+                                    f"stage folder")
+            elif not stat.S_ISREG(mode):
+                problems.append(f"{path} is not a regular file (a FIFO, socket or device); a "
+                                f"stage folder holds only regular files")
     return problems
 
 

@@ -356,6 +356,19 @@ def verify_command(
     signed = " and the manifest's signature verifies" if signature else ""
     console.print(f"[green]ok[/] {escape(str(folder))}: every file matches its sha256 in the manifest{signed}",
                   highlight=False, soft_wrap=True)
+    if not signature:
+        console.print(UNSIGNED_NOTE.format(
+            signed="it has a manifest.sig: check it with --signature --public-key PUB.pem"
+            if (folder / "manifest.sig").is_file() else
+            "sign the stage folders with the recipe key signing_key: KEY.pem (an EC private "
+            "key) and check them with --signature --public-key PUB.pem"),
+            highlight=False, soft_wrap=True, markup=False)
+
+
+# sha256 and section_hash are unkeyed: anyone who edits a file can recompute them.
+UNSIGNED_NOTE = ("note: without a signature this proves only that nothing was damaged by "
+                 "accident, not that nobody edited the folder and recomputed its hashes; to "
+                 "detect deliberate edits, {signed}.")
 
 
 app.command("verify")(verify_command)
