@@ -397,7 +397,9 @@ def report_verify(
     if not check.ok:
         console.print(f"[red]{escape(message('fail', lang))}[/]", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
-    console.print(f"[green]{escape(message('ok', lang))}[/]", highlight=False, soft_wrap=True)
+    said = message(check.verdict, lang, stages=", ".join(check.lineage))
+    colour = "yellow" if check.verdict == "ok_no_lineage" else "green"
+    console.print(f"[{colour}]{escape(said)}[/]", highlight=False, soft_wrap=True)
 
 
 @audit_app.command("verify")

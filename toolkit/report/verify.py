@@ -4,8 +4,11 @@ Checks, in order: every file of the report folder against its manifest (report.p
 report.html, summary.json); the manifest's signature (with --public-key; a folder signed
 without a key given is said to be unchecked); the lineage: each upstream manifest the
 report's manifest names, found beside the report folder, must hash to the sha256 recorded,
-verify itself, and so on upstream back to the corpus. Prints the hashes a reviewer compares
-with a paper copy, and a verdict in Korean or English.
+verify itself, and so on upstream back to the corpus; and every upstream summary.json names
+must be one the manifest's lineage records. Prints the hashes a reviewer compares with a
+paper copy, and a verdict in Korean or English that says how far the lineage was checked:
+back to the corpus, only to some stages (a recipe without a corpus), or not at all (a
+manifest that names no upstream: nothing shows where such a report came from).
 """
 
 from __future__ import annotations
@@ -25,10 +28,20 @@ class ReportCheck:
     checked: list[tuple[str, str]] = field(default_factory=list)  # (what, sha256)
     signature: str = "absent"  # absent | verified | unchecked | bad
     language: str = "ko"
+    lineage: list[str] = field(default_factory=list)  # upstream stages whose folders checked
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def verdict(self) -> str:
+        """The MESSAGES key of the closing line."""
+        if self.problems:
+            return "fail"
+        if "corpus" in self.lineage:
+            return "ok"
+        return "ok_partial" if self.lineage else "ok_no_lineage"
 
 
 def _manifest(folder: Path) -> dict | None:
@@ -58,6 +71,7 @@ def _lineage(folder: Path, manifest: dict, check: ReportCheck, seen: set[str]) -
                                   f"folder changed or was re-run after the report)")
             continue
         check.checked.append((f"{stage}/{MANIFEST}", actual))
+        check.lineage.append(stage)
         check.problems += [f"{stage}: {p}" for p in verify_folder(upstream)]
         upstream_manifest = _manifest(upstream)
         if upstream_manifest:
@@ -79,6 +93,7 @@ def verify_report(folder: Path, public_key: Path | None = None) -> ReportCheck:
     except (OSError, ValueError, AttributeError):
         pass
     check.checked.append((f"{folder.name}/{MANIFEST}", sha256_file(folder / MANIFEST)))
+    summary = _summary(folder)
     for name in ("summary.json", "report.html", "report.pdf"):
         if name not in manifest.get("files", {}):
             if name != "report.pdf" or (folder / name).exists():
@@ -94,13 +109,52 @@ def verify_report(folder: Path, public_key: Path | None = None) -> ReportCheck:
     elif (folder / SIGNATURE).is_file():
         check.signature = "unchecked"
     _lineage(folder, manifest, check, set())
+    _claimed_upstreams(summary, manifest, check)
     return check
+
+
+def _summary(folder: Path) -> dict:
+    try:
+        data = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _claimed_upstreams(summary: dict, manifest: dict, check: ReportCheck) -> None:
+    """The stage folders summary.json says the report was built from (its lineage table)
+    must be the ones the manifest's lineage records, which are those checked."""
+    recorded = manifest.get("lineage") or {}
+    stages = (summary.get("lineage") or {}).get("stages") if isinstance(
+        summary.get("lineage"), dict) else None
+    for claim in stages if isinstance(stages, list) else []:
+        if not isinstance(claim, dict):
+            continue
+        stage, sha = claim.get("stage"), claim.get("manifest_sha256")
+        if recorded.get(stage) != sha:
+            check.problems.append(
+                f"summary.json says the report was built from the {stage} folder with manifest "
+                f"sha256 {str(sha)[:16]}…, but the report's manifest "
+                + ("records no lineage at all" if not recorded else
+                   f"records {str(recorded.get(stage))[:16]}… for {stage}" if stage in recorded
+                   else f"records no {stage} folder")
+                + ": the report claims an upstream it does not have, so it cannot be checked")
 
 
 MESSAGES = {
     "ok": ("적합: 보고서 폴더의 모든 파일이 매니페스트의 해시와 일치하고, 원천 자료(코퍼스)까지의 이력이 확인되었습니다.",
            "PASS: every file of the report folder matches its manifest, and the lineage back to "
            "the corpus checks."),
+    "ok_partial": ("적합: 보고서 폴더의 모든 파일이 매니페스트의 해시와 일치하고, {stages} 단계까지의 이력이 "
+                   "확인되었습니다. 이 보고서의 이력에는 원천 자료(코퍼스)가 포함되어 있지 않습니다.",
+                   "PASS: every file of the report folder matches its manifest, and the lineage "
+                   "checks through {stages}; it does not reach a corpus."),
+    "ok_no_lineage": ("이력 미확인: 보고서 폴더의 파일은 매니페스트의 해시와 일치하나, 매니페스트에 이전 단계의 "
+                      "이력이 기록되어 있지 않아 이력은 확인하지 않았습니다. 이 보고서가 어떤 자료와 모델에서 "
+                      "나왔는지는 확인되지 않았습니다.",
+                      "NO LINEAGE CHECKED: the report folder's files match its manifest, but the "
+                      "manifest records no upstream folder, so nothing shows which data and models "
+                      "this report came from."),
     "fail": ("부적합: 보고서 폴더가 실행 결과와 일치하지 않습니다. 아래 문제를 확인하십시오.",
              "FAIL: the report folder is not the one the run produced; see the problems below."),
     "sig_verified": ("전자서명: 확인됨(제시한 공개키로 검증).", "Signature: verified against the public key given."),
@@ -112,6 +166,6 @@ MESSAGES = {
 }
 
 
-def message(key: str, language: str) -> str:
+def message(key: str, language: str, **values: str) -> str:
     ko, en = MESSAGES[key]
-    return ko if language == "ko" else en
+    return (ko if language == "ko" else en).format(**values)
