@@ -72,16 +72,54 @@ def load_yaml(text: str, where: str, **bounds: Any) -> Any:
     """The value of the single YAML document in `text`, loaded with the bounds of
     `compose_yaml` (same keyword arguments, same errors); None when it is empty."""
     node = compose_yaml(text, where, **bounds)
-    return None if node is None else construct_yaml(node)
+    return None if node is None else construct_yaml(
+        node, where, first_line=bounds.get("first_line", 1),
+        error=bounds.get("error", DataError))
 
 
-def construct_yaml(node: yaml.Node) -> Any:
-    """The Python value of a node graph returned by `compose_yaml` (safe types only)."""
+def construct_yaml(node: yaml.Node, where: str = "", *, first_line: int = 1,
+                   error: type[GongmuError] = DataError) -> Any:
+    """The Python value of a node graph returned by `compose_yaml` (safe types only).
+    Raises `error` for a value the safe loader cannot build: a tag such as
+    `!!python/object`, an impossible date (2024-13-45), bad base64 in `!!binary`."""
     loader = _LOADER("")
     try:
         return loader.construct_document(node)
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        mark = (getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+                or _failing_scalar_mark(node))
+        at = _at(where, mark.line + first_line) if mark is not None else where or "YAML"
+        problem = (getattr(exc, "problem", None) or str(exc)).splitlines()[0][:200]
+        raise error(f"{at}: a value cannot be read ({problem}). Write it as plain text, "
+                    f"a number, a list or a mapping.") from None
+    except RecursionError:
+        raise error(f"{where or 'YAML'}: nested too deeply to read.") from None
     finally:
         loader.dispose()
+
+
+def _failing_scalar_mark(root: yaml.Node):
+    """Where the first scalar is that the safe loader cannot build (a ValueError carries
+    no position): found again scalar by scalar, only on the error path."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            loader = _LOADER("")
+            try:
+                loader.construct_object(node)
+            except Exception:  # noqa: BLE001 -- any failure marks the culprit
+                return node.start_mark
+            finally:
+                loader.dispose()
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(x for pair in reversed(node.value) for x in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return None
 
 
 def _check_expansion(root: yaml.Node, where: str, aliases: bool, max_nodes: int,

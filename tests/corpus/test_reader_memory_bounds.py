@@ -95,13 +95,13 @@ def test_hwpx_with_a_150_mb_section_stays_under_1_gb_and_is_quarantined(tmp_path
 
 
 @pytest.mark.slow
-def test_hwpx_with_150_mb_of_markup_and_little_text_is_read_within_bounds(tmp_path):
-    """The same size, mostly markup: the stream is read to the end (about 15 s) and the
+def test_hwpx_with_100_mb_of_markup_and_little_text_is_read_within_bounds(tmp_path):
+    """100 MB, mostly markup: the stream is read to the end (about 10 s) and the
     text comes out, still far under 1 GB."""
-    path = write_big_section_hwpx(tmp_path / "markup.hwpx", 150, text_every=500)
+    path = write_big_section_hwpx(tmp_path / "markup.hwpx", 100, text_every=500)
     result, peak = read_in_child(path)
     assert peak < 1 * GB, f"peak RSS {peak / 2**20:.0f} MiB"
-    assert result["meta"]["sections"] == 1 and result["chars"] > 50_000, result
+    assert result["meta"]["sections"] == 1 and result["chars"] > 30_000, result
 
 
 def write_shared_stream_pdf(path: Path, pages: int, content_bytes: int) -> Path:

@@ -8,6 +8,7 @@ XML goes through defusedxml only, and no other exception type escapes for bad in
 from __future__ import annotations
 
 import json
+import lzma
 import posixpath
 import re
 import struct
@@ -184,7 +185,7 @@ def read_hwpx(path: Path, *, max_member_bytes: int = 200 * 2**20,
     except zipfile.BadZipFile as exc:
         raise Unreadable(_not_a_zip_reason(path, exc)) from None
     except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
-            zlib.error, struct.error, zipfile.LargeZipFile) as exc:
+            zlib.error, lzma.LZMAError, struct.error, zipfile.LargeZipFile) as exc:
         # zipfile reports damaged archives through all of these.
         raise Unreadable(f"corrupt zip archive ({_describe(exc)})") from None
 

@@ -62,11 +62,13 @@ def candidate_names(path: Path | str) -> list[str]:
     results = folder / "results.json"
     try:
         suites = json.loads(results.read_text(encoding="utf-8")).get("suites", {})
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return []
     names: dict[str, None] = {}
     for entry in suites.values() if isinstance(suites, dict) else []:
-        names.update(dict.fromkeys((entry or {}).get("models") or {}))
+        models = entry.get("models") if isinstance(entry, dict) else None
+        if isinstance(models, (dict, list)):
+            names.update(dict.fromkeys(m for m in models if isinstance(m, str)))
     return list(names)
 
 
@@ -75,7 +77,7 @@ def reference_name(path: Path | str) -> str | None:
     folder = _eval_folder(split_side(path)[0])
     try:
         data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data.get("reference") if isinstance(data, dict) else None
 
@@ -93,7 +95,7 @@ def _suite_entries(folder: Path) -> dict[str, dict]:
         return {}
     try:
         suites = json.loads(results.read_text(encoding="utf-8")).get("suites", {})
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise ArtifactError(f"{results}: not a gongmu eval results.json.") from None
     return suites if isinstance(suites, dict) else {}
 
@@ -195,13 +197,20 @@ def _scores_from_jsonl(path: Path, default_suite: str) -> Scores:
     scores: Scores = {}
     first_line: dict[tuple[str, str], int] = {}
     unanswered: dict[str, list[tuple[str, str]]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
             where = f"{path}:{n}"
             try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ArtifactError(f"{where}: not UTF-8 (byte {exc.start} of the line); an "
+                                    f"eval writes its per-item rows as UTF-8 JSON.") from None
+            if not line.strip():
+                continue
+            try:
                 row = json.loads(line)
+            except RecursionError:
+                raise ArtifactError(f"{where}: JSON nested too deeply to read.") from None
             except ValueError as exc:
                 raise ArtifactError(f"{where}: not valid JSON ({exc}).") from None
             row = row if isinstance(row, dict) else {}

@@ -75,7 +75,7 @@ def _load_yaml(path: Path) -> tuple[dict, Locations]:
     # Aliases are allowed in recipes, but bounded: a 7-level alias chain must not expand
     # into gigabytes while its lines are collected.
     node = compose_yaml(text, str(path), aliases=True, error=RecipeError)
-    data = None if node is None else construct_yaml(node)
+    data = None if node is None else construct_yaml(node, str(path), error=RecipeError)
     if data is None:
         data, node = {}, None
     if not isinstance(data, dict):
@@ -240,6 +240,13 @@ def _apply_override(data: dict, locations: Locations, item: str) -> None:
     value = _resolve_value_paths(value, annotation, Path.cwd())
     target: Any = data
     for depth, part in enumerate(parts[:-1]):
+        if isinstance(target, list) != isinstance(part, int):
+            # the recipe writes a list where the schema has keys, or keys for a list
+            raise RecipeError(
+                f"Override '{item}': {written_at(locations, tuple(parts[:depth]), '<recipe>')}: "
+                f"'{dotted_key(parts[:depth]) or 'the recipe'}' is written as "
+                f"{'a list' if isinstance(target, list) else 'a mapping'}, so "
+                f"'{dotted_key(parts[:depth + 1])}' cannot be set. Fix it in the recipe file.")
         if isinstance(target, list):
             if part >= len(target):
                 raise RecipeError(
@@ -276,7 +283,8 @@ def _override_value(raw: str, dotted: str) -> Any:
                             error=RecipeError, syntax_error=_NotYaml)
     except _NotYaml:
         return raw
-    return None if node is None else construct_yaml(node)
+    return None if node is None else construct_yaml(node, f"<command line> {dotted}",
+                                                    error=RecipeError)
 
 
 def _accepted_types(annotation: Any) -> tuple[type, ...]:
