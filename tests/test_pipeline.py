@@ -31,6 +31,8 @@ def test_every_stage_folder_has_a_manifest_that_verifies(pipeline_run):
     lineage = read_json(pipeline_run.stage_dir("report") / "manifest.json")["lineage"]
     assert set(lineage) == {"corpus", "train", "eval", "export"}
     assert gongmu("export", "verify", str(pipeline_run.stage_dir("export"))).returncode == 0
+    trail = gongmu("audit", "verify", str(pipeline_run.output_dir))  # all five anchored, in order
+    assert trail.returncode == 0 and "anchors it" in trail.stderr, trail.stdout + trail.stderr
 
 
 def test_training_learned_and_saved_a_nonzero_safetensors_adapter(pipeline_run):
