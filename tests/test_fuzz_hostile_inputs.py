@@ -423,7 +423,11 @@ def test_hostile_inputs_raise_no_unexpected_error_stay_under_1_gb_and_write_only
     run, home, tmp = tmp_path / "run", tmp_path / "home", tmp_path / "tmp"
     for folder in (run, home, tmp):
         folder.mkdir()
-    repo_before = _files_under(repo / "tests") | _files_under(repo / "toolkit")
+    # The generated recipes and results name `../../x`, `/etc/passwd`, `junit.xml`, `runs`:
+    # none may appear above the run folder (other files there change under other tests).
+    around = [tmp_path.parent, tmp_path.parent.parent, repo, Path.cwd()]
+    hostile = {"x", "junit.xml", "runs", "c.yaml", "input.md"}
+    before = {str(d / n) for d in around for n in hostile if (d / n).exists()}
     env = dict(os.environ, GONGMU_REPO=str(repo), HOME=str(home), TMPDIR=str(tmp),
                PYTHONDONTWRITEBYTECODE="1")
     proc = subprocess.run([sys.executable, "-c", _WRAPPER, _CHILD, str(SEED), str(BUDGET_S),
@@ -442,8 +446,8 @@ def test_hostile_inputs_raise_no_unexpected_error_stay_under_1_gb_and_write_only
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "run", "tmp"]
     assert not _files_under(home) and not _files_under(tmp), (
         f"seed {SEED} wrote outside the run folder: {_files_under(home) | _files_under(tmp)}")
-    new_in_repo = (_files_under(repo / "tests") | _files_under(repo / "toolkit")) - repo_before
-    assert not {p for p in new_in_repo if "__pycache__" not in p}, new_in_repo
+    after = {str(d / n) for d in around for n in hostile if (d / n).exists()}
+    assert after == before, f"seed {SEED} wrote outside the run folder: {after - before}"
 
 
 # ---------------------------------------------------------------- what it found (fast)
