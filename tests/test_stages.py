@@ -348,6 +348,30 @@ def test_sigterm_and_sigint_are_audited_as_killed_with_the_stage_and_signal(reci
     assert audit.verify(recipe.output_dir) == (len(entries), [])
 
 
+def test_a_signal_while_the_started_entry_is_written_still_names_it(recipe, monkeypatch):
+    """SIGTERM arriving while the started entry is being appended (held until the entry is
+    whole) is raised only once the run knows that entry, so the killed entry names it."""
+    from toolkit.stages import stage_run
+
+    user, sent = audit._user, []
+
+    def user_then_signal():
+        if not sent:
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return user()
+
+    monkeypatch.setattr(audit, "_user", user_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        with audit.audited_signals(), stage_run(recipe, "corpus"):
+            pytest.fail("the body ran: the signal was not raised at the started entry")
+    lines = (recipe.output_dir / audit.AUDIT_FILE).read_text(encoding="utf-8").splitlines()
+    started, killed = (json.loads(line) for line in lines)
+    assert (started["outcome"], killed["outcome"], killed["signal"]) == (
+        "started", "killed", "SIGTERM")
+    assert killed["started"] == hashlib.sha256(lines[0].encode()).hexdigest()
+
+
 def test_a_failed_stage_is_audited_too(recipe):
     from toolkit.stages import stage_run
 

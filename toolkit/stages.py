@@ -257,7 +257,8 @@ def stage_run(recipe: Recipe, name: str, *, main_process: bool = True) -> Iterat
         started = None
         try:
             if main_process:
-                started = audit.record(recipe, name, "started")
+                with audit.deferred_signals():  # a signal now is raised once `started` is set
+                    started = audit.record(recipe, name, "started")
             with run_ctx as run:
                 yield StageRun(recipe, spec, {u.stage: u for u in ups}, run, main_process,
                                audit_entry=started)
