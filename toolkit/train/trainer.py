@@ -121,11 +121,16 @@ def last_checkpoint(recipe: Recipe, corpus) -> str:
         )
     recorded = json.loads(stamp.read_text(encoding="utf-8"))
     expected = _run_stamp(recipe, corpus)
-    if recorded != expected:
+    if recorded.get("corpus_manifest_sha256") != expected["corpus_manifest_sha256"]:
         raise GongmuError(
-            f"The checkpoints in {folder} were written by a run with other recipe values or "
-            f"another corpus; resuming would mix two trainings. Start afresh (without --resume)."
+            f"The checkpoints in {folder} were trained on another corpus than the one now in "
+            f"{corpus.path} (it was rebuilt since); resuming would mix two trainings. Put the "
+            f"earlier corpus folder back to resume, or run `gongmu train {recipe.file}` "
+            f"without --resume to start afresh, which discards these checkpoints."
         )
+    if recorded.get("section_hash") != expected["section_hash"]:
+        raise GongmuError(_changed_values_message(recipe, folder, recorded.get("section"),
+                                                  expected["section"]))
     last = newest_complete_checkpoint(folder)
     if last is None:
         raise GongmuError(f"Nothing to resume: {folder} holds no complete checkpoint yet.")
@@ -157,8 +162,45 @@ def _run_stamp(recipe: Recipe, corpus) -> dict:
     from toolkit.recipe import content_hash
     from toolkit.stages import section_data
 
-    return {"section_hash": content_hash(section_data(recipe, "train")),
+    section = section_data(recipe, "train")
+    return {"section_hash": content_hash(section), "section": section,
             "corpus_manifest_sha256": corpus.manifest_sha256}
+
+
+def _leaves(data, prefix: str = "") -> dict[str, object]:
+    """Dotted key -> value (lists whole, as an override gives them)."""
+    if not isinstance(data, dict):
+        return {prefix.rstrip("."): data}
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        out.update(_leaves(value, f"{prefix}{key}."))
+    return out
+
+
+def _changed_values_message(recipe: Recipe, folder: Path, was: dict | None, now: dict) -> str:
+    """Which recipe values differ from the checkpoints' run (old -> new) and the command
+    that resumes with the old ones."""
+    import shlex
+
+    head = (f"The checkpoints in {folder} were written with other recipe values than this "
+            f"run's; resuming with these would mix two trainings.")
+    fresh = (f"Or run `gongmu train {recipe.file}` without --resume to start afresh, which "
+             f"discards these checkpoints.")
+    if was is None:  # a stamp from before the values were recorded
+        return f"{head} Resume with the values that run used. {fresh}"
+    old, new = _leaves(was), _leaves(now)
+    keys = [k for k in sorted(set(old) | set(new)) if old.get(k, ...) != new.get(k, ...)]
+
+    def shown(value) -> str:
+        return "-" if value is ... else json.dumps(value, ensure_ascii=False)
+
+    changed = ", ".join(f"{k} ({shown(old.get(k, ...))} -> {shown(new.get(k, ...))})"
+                        for k in keys)
+    overrides = " ".join(shlex.quote(f"{k}={json.dumps(old[k], ensure_ascii=False)}")
+                         for k in keys if k in old)
+    return (f"{head} Changed: {changed}. To resume, pass the checkpoints' values: "
+            f"`gongmu train {recipe.file} {overrides} --resume` (with the other overrides "
+            f"that run had). {fresh}")
 
 
 def is_main_process() -> bool:
