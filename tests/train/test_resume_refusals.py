@@ -18,15 +18,21 @@ from toolkit.train.stage import _setup_checkpoints
 BASE = ["tracking.enabled=false", "train.save_steps=4"]
 
 
+@pytest.fixture(scope="module")
+def built(tiny_model, tmp_path_factory):
+    """A recipe and its corpus, built once for the module."""
+    path = write_recipe(tmp_path_factory.mktemp("resume"), tiny_model)
+    run_stage(load_recipe(path, BASE), "corpus")
+    return path
+
+
 @pytest.fixture
-def interrupted(tiny_model, tmp_path):
-    """A corpus and the checkpoint folder a run with learning_rate 2e-4, lora.r 8 started."""
-    path = write_recipe(tmp_path, tiny_model)
-    first = load_recipe(path, [*BASE, "train.learning_rate=0.0002", "train.lora.r=8"])
-    run_stage(first, "corpus")
+def interrupted(built):
+    """The checkpoint folder a run with learning_rate 2e-4, lora.r 8 started (afresh)."""
+    first = load_recipe(built, [*BASE, "train.learning_rate=0.0002", "train.lora.r=8"])
     corpus, = open_upstreams(first, ["corpus"])
     _setup_checkpoints(first, corpus, resume=False, main=True)
-    return path
+    return built
 
 
 def test_changed_values_are_named_with_the_command_that_resumes(interrupted):
