@@ -24,14 +24,19 @@ def tracking_uri(recipe: Recipe) -> str:
     return f"sqlite:///{store / 'mlflow.db'}"
 
 
-def flatten(data: Any, prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    if isinstance(data, dict):
-        for key, value in data.items():
-            out.update(flatten(value, f"{prefix}{key}."))
-    else:
-        out[prefix.rstrip(".")] = str(data)[:PARAM_LIMIT]
+def leaves(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted key -> value of nested mappings (lists whole, as an override gives them)."""
+    if not isinstance(data, dict):
+        return {prefix.rstrip("."): data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out.update(leaves(value, f"{prefix}{key}."))
     return out
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, str]:
+    """`leaves` as MLflow params: each value a string of at most PARAM_LIMIT characters."""
+    return {key: str(value)[:PARAM_LIMIT] for key, value in leaves(data, prefix).items()}
 
 
 class StageRun:

@@ -167,28 +167,21 @@ def _run_stamp(recipe: Recipe, corpus) -> dict:
             "corpus_manifest_sha256": corpus.manifest_sha256}
 
 
-def _leaves(data, prefix: str = "") -> dict[str, object]:
-    """Dotted key -> value (lists whole, as an override gives them)."""
-    if not isinstance(data, dict):
-        return {prefix.rstrip("."): data}
-    out: dict[str, object] = {}
-    for key, value in data.items():
-        out.update(_leaves(value, f"{prefix}{key}."))
-    return out
-
-
 def _changed_values_message(recipe: Recipe, folder: Path, was: dict | None, now: dict) -> str:
     """Which recipe values differ from the checkpoints' run (old -> new) and the command
     that resumes with the old ones."""
     import shlex
 
+    from toolkit.tracking import leaves
+
+    file = shlex.quote(str(recipe.file))
     head = (f"The checkpoints in {folder} were written with other recipe values than this "
             f"run's; resuming with these would mix two trainings.")
-    fresh = (f"Or run `gongmu train {recipe.file}` without --resume to start afresh, which "
+    fresh = (f"Or run `gongmu train {file}` without --resume to start afresh, which "
              f"discards these checkpoints.")
     if was is None:  # a stamp from before the values were recorded
         return f"{head} Resume with the values that run used. {fresh}"
-    old, new = _leaves(was), _leaves(now)
+    old, new = leaves(was), leaves(now)
     keys = [k for k in sorted(set(old) | set(new)) if old.get(k, ...) != new.get(k, ...)]
 
     def shown(value) -> str:
@@ -199,7 +192,7 @@ def _changed_values_message(recipe: Recipe, folder: Path, was: dict | None, now:
     overrides = " ".join(shlex.quote(f"{k}={json.dumps(old[k], ensure_ascii=False)}")
                          for k in keys if k in old)
     return (f"{head} Changed: {changed}. To resume, pass the checkpoints' values: "
-            f"`gongmu train {recipe.file} {overrides} --resume` (with the other overrides "
+            f"`gongmu train {file} {overrides} --resume` (with the other overrides "
             f"that run had). {fresh}")
 
 
