@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -35,21 +36,32 @@ def _runs(recipe, status=None):
     return [r for r in runs if status is None or r.info.status == status]
 
 
+def _running_in(db: Path) -> bool:
+    """Whether the store holds a RUNNING run, read without MLflow: a client opening the
+    store would set it up (migrations) under the child that is setting it up."""
+    if not db.is_file():
+        return False
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return bool(conn.execute(
+                "SELECT 1 FROM runs WHERE status = 'RUNNING' LIMIT 1").fetchall())
+    except sqlite3.Error:  # the child has not made the table yet
+        return False
+
+
 def test_a_run_sigkill_left_running_is_marked_killed_by_the_next(tmp_path):
     path = _recipe(tmp_path)
     recipe = load_recipe(path)
-    proc = subprocess.Popen([str(GONGMU), "corpus", "build", str(path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "child.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(GONGMU), "corpus", "build", str(path)],
+                                stdout=out, stderr=subprocess.STDOUT)
+    db = recipe.output_dir / "mlflow" / "mlflow.db"
     deadline = time.time() + 180
-    while time.time() < deadline and proc.poll() is None:
-        db = recipe.output_dir / "mlflow" / "mlflow.db"
-        try:
-            if db.is_file() and _runs(recipe, "RUNNING"):
-                break
-        except Exception:  # the store is still being set up by the child
-            pass
-        time.sleep(0.05)
-    assert proc.poll() is None, "the build ended before its MLflow run could be seen"
+    while time.time() < deadline and proc.poll() is None and not _running_in(db):
+        time.sleep(0.02)
+    assert proc.poll() is None, ("the build ended before its MLflow run could be seen:\n"
+                                 + log.read_text(encoding="utf-8", errors="replace")[-2000:])
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     killed, = _runs(recipe, "RUNNING")  # SIGKILL: nothing could close it
