@@ -12,6 +12,12 @@ $(VENV)/.installed: pyproject.toml scripts/setup/install_torch.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	scripts/setup/install_torch.sh $(BIN)/python
 	$(BIN)/python -m pip install --no-compile -e '.[dev]'
+	# Byte-compiled once, here, on all cores: where PYTHONDONTWRITEBYTECODE is set (as on our
+	# CI machines) every process would otherwise compile torch, transformers and peft from
+	# source again (about 6 s each). A few files in them are for other Python versions and
+	# do not compile; they are never imported, so compileall's status is not ours to act on.
+	$(BIN)/python -m compileall -q -j 0 toolkit \
+	  "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" > /dev/null || true
 	touch $@
 
 # The report's PDF needs headless Chromium and a Korean font: installed where that can be
