@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 
 import pytest
 from safetensors.torch import load_file
@@ -31,25 +32,33 @@ STRATEGIES = {"ddp": (TORCHRUN, [], "ddp"),
 pytestmark = pytest.mark.slow  # multi-process trainings (torchrun, accelerate, DeepSpeed)
 
 
-def two_process_training(tiny_model, folder, launcher, extra):
+@pytest.fixture(scope="module")
+def corpus_built(tiny_model, tmp_path_factory):
+    """One recipe and its corpus stage, which every training below trains on in turn."""
+    folder = tmp_path_factory.mktemp("dist")
     path = write_recipe(folder, tiny_model, name="dist")
+    run_stage(load_recipe(path, ["tracking.enabled=false"]), "corpus")
+    return path
+
+
+def two_process_training(path, launcher, extra):
     overrides = ["train.max_steps=4", "tracking.enabled=false", *extra]
     recipe = load_recipe(path, overrides)
-    run_stage(recipe, "corpus")
     # From the run's folder, not the repository: config paths must not depend on the cwd.
-    proc = gongmu("train", str(path), *launcher, "--nproc", "2", *overrides, cwd=folder)
+    proc = gongmu("train", str(path), *launcher, "--nproc", "2", *overrides, cwd=path.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
     train_dir = recipe.stage_dir("train")
     figures = read_json(train_dir / "manifest.json")["figures"]
     weights = {}
     for shard in (train_dir / trained_weights_dir(figures["method"])).glob("*.safetensors"):
         weights.update(load_file(shard))
+    shutil.rmtree(train_dir)  # the next training starts from the same corpus, not this one
     return figures, weights
 
 
 @pytest.fixture(scope="module")
-def adapters(tiny_model, tmp_path_factory):
-    return {name: two_process_training(tiny_model, tmp_path_factory.mktemp(name), launcher, extra)
+def adapters(corpus_built):
+    return {name: two_process_training(corpus_built, launcher, extra)
             for name, (launcher, extra, _) in STRATEGIES.items()}
 
 
@@ -74,8 +83,8 @@ def test_ddp_zero2_and_zero3_train_the_same_adapter(adapters):
         assert max((weights[k] - reference[k]).abs().max().item() for k in weights) <= 1e-5
 
 
-def test_full_finetuning_under_zero3_saves_the_whole_gathered_model(tiny_model, tmp_path):
-    figures, weights = two_process_training(tiny_model, tmp_path, TORCHRUN,
+def test_full_finetuning_under_zero3_saves_the_whole_gathered_model(tiny_model, corpus_built):
+    figures, weights = two_process_training(corpus_built, TORCHRUN,
                                             ["train.method=full", ZERO3])
     assert figures["distributed"] == "deepspeed-zero3" and figures["method"] == "full"
     base = load_file(tiny_model / "model.safetensors")
