@@ -98,6 +98,7 @@ def stage_folder(
         if seal is not None:
             seal(tmp)
         _make_readable(tmp)
+        fsync_tree(tmp)  # on disk before the rename that publishes it, not after
         old = None
         if final.exists():
             old = final.parent / f".{stage}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -108,6 +109,7 @@ def stage_folder(
             if old is not None:
                 old.rename(final)  # put the previous folder back
             raise
+        fsync_dir(final.parent)  # the rename itself
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         out.path = final
@@ -257,10 +259,46 @@ def run_lock(recipe: Recipe) -> Iterator[None]:
 _HELD_LOCKS: dict[str, list] = {}
 
 
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (the names created or renamed in it) to disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every regular file under `folder`, then every folder's entries, to disk: a
+    rename that publishes `folder` must not reach the disk before what is in it (after a
+    power cut, a published stage folder of empty or half-written files)."""
+    folders = [folder]
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            folders.append(path)
+        elif path.is_file():
+            fsync_file(path)
+    for path in folders:
+        fsync_dir(path)
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON beside `path`, then rename it into place (never half a file)."""
+    """Write JSON beside `path`, flush it, then rename it into place (never half a file)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, ensure_ascii=False, indent=2))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -272,6 +310,7 @@ def copy_atomic(src: Path, dst: Path) -> None:
     tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
     try:
         shutil.copyfile(src, tmp)
+        fsync_file(tmp)
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
