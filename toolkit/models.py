@@ -97,10 +97,15 @@ def _missing_model_message(recipe: Recipe, path: Path) -> str:
         )
     if path.exists():
         return f"{where}: model.path {path} is a file, not a model folder."
-    return (
-        f"{where}: model.path {path} does not exist. Point model.path at a local model "
-        f"directory (for a test model: gongmu model tiny --corpus DOCS --out {path}).{hint}"
-    )
+    if "tiny" in path.name.lower():  # a test model's place (the quickstart's runs/models/tiny-ko)
+        fix = f" To build the test model there: gongmu model tiny --corpus DOCS --out {path}."
+    else:  # a real model's place: never a random model under its name
+        fix = (
+            f" Copy the model's files (config.json, its *.safetensors weights and tokenizer "
+            f"files) into {path} from a machine that has them, or point model.path at the "
+            f"folder where they are (on the command line: model.path=/path/to/model)."
+        )
+    return f"{where}: model.path {path} does not exist.{fix}{hint}"
 
 
 # --------------------------------------------------------------------------- loading

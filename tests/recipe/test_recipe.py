@@ -56,7 +56,27 @@ def test_missing_model_path_fails_before_loading_anything(tmp_path):
     assert "model.path" in proc.stderr and "does not exist" in proc.stderr
     assert f"{recipe}:6" in proc.stderr
     assert "never downloads" in proc.stderr  # looks like a Hub id
+    assert "gongmu model tiny" not in proc.stderr  # never a random model under a real name
     assert "HEAVY []" in proc.stdout
+
+
+@pytest.mark.parametrize("recipe", ["qwen2.5-7b/lora.yaml", "exaone-3.5-2.4b/full.yaml"])
+def test_a_real_models_missing_folder_is_to_be_filled_with_its_files_not_a_tiny_model(recipe):
+    from toolkit.models import model_path_problems
+
+    loaded = load_recipe(REPO / "recipes" / recipe, ["model.path=/nonexistent/models/m-7b"])
+    [problem] = model_path_problems(loaded)
+    assert "does not exist" in problem and "config.json" in problem and "safetensors" in problem
+    assert "gongmu model tiny" not in problem
+
+
+def test_the_quickstarts_missing_tiny_model_names_the_command_that_builds_it(tmp_path):
+    from toolkit.models import model_path_problems
+
+    out = tmp_path / "models" / "tiny-ko"
+    loaded = load_recipe(REPO / "recipes" / "quickstart.yaml", [f"model.path={out}"])
+    [problem] = model_path_problems(loaded)
+    assert f"gongmu model tiny --corpus DOCS --out {out}" in problem
 
 
 def test_extends_deep_merges_and_resolves_paths_against_the_naming_file(tmp_path):
