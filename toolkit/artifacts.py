@@ -259,8 +259,8 @@ def run_lock(recipe: Recipe) -> Iterator[None]:
 _HELD_LOCKS: dict[str, list] = {}
 
 
-def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def fsync_file(path: Path, flags: int = os.O_RDONLY) -> None:
+    fd = os.open(path, flags)
     try:
         os.fsync(fd)
     finally:
@@ -269,11 +269,7 @@ def fsync_file(path: Path) -> None:
 
 def fsync_dir(path: Path) -> None:
     """Flush a folder's entries (the names created or renamed in it) to disk."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_file(path, os.O_RDONLY | os.O_DIRECTORY)
 
 
 def fsync_tree(folder: Path) -> None:

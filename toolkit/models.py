@@ -92,8 +92,7 @@ def _missing_model_message(recipe: Recipe, path: Path) -> str:
     if path.parent.parent.is_dir() and not path.parent.exists() and "." not in path.parent.name:
         hint = (
             f" If '{path.parent.name}/{path.name}' is a Hub model id: gongmu never downloads "
-            f"models; download it beforehand on a machine with access, copy it here and point "
-            f"model.path at the folder."
+            f"models; download it beforehand on a machine with access."
         )
     if path.exists():
         return f"{where}: model.path {path} is a file, not a model folder."
